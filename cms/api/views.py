@@ -1,0 +1,96 @@
+"""The public JSON API, served by django-ninja with its OpenAPI document at /api/openapi.json."""
+
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone
+from ninja import NinjaAPI, Path
+from ninja.errors import HttpError
+
+from cms import selectors
+from cms.api.http import conditional_response
+from cms.api.schemas import ErrorOut, OfferOut, PartDetail, SeriesDetail, SeriesSummary
+from cms.content_cache import cached, make_entry
+
+api = NinjaAPI(
+    title="Partwork API",
+    version="1.0",
+    description="Published series, parts and active offers. Drafts and scheduled parts never "
+    "appear; offers appear only while active.",
+    urls_namespace="api",
+)
+
+MAX_PART_NUMBER = 2_147_483_647
+
+
+def _json(data) -> bytes:
+    return json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).encode()
+
+
+class _NotFound(Exception):
+    pass
+
+
+def _serve(request, key: str, build):
+    try:
+        entry = cached(key, build)
+    except _NotFound as missing:
+        raise HttpError(404, str(missing)) from None
+    return conditional_response(request, entry)
+
+
+@api.get("/series", response=list[SeriesSummary], tags=["content"])
+def list_series(request):
+    def build():
+        rows = [selectors.series_summary(s) for s in selectors.live_series()]
+        last = selectors.latest(*(row["last_published_at"] for row in rows))
+        return make_entry(_json(rows), last_modified=last)
+
+    return _serve(request, "series", build)
+
+
+@api.get("/series/{slug}", response={200: SeriesDetail, 404: ErrorOut}, tags=["content"])
+def get_series(request, slug: str):
+    def build():
+        series = selectors.series_by_slug(slug)
+        if series is None:
+            raise _NotFound(f"No published series with slug {slug!r}.")
+        data = selectors.series_summary(series)
+        data["parts"] = [selectors.part_link(p) for p in series.live_parts().select_related(
+            "series")]
+        return make_entry(_json(data), last_modified=data["last_published_at"])
+
+    return _serve(request, f"series:{slug}", build)
+
+
+@api.get(
+    "/series/{slug}/parts/{number}",
+    response={200: PartDetail, 404: ErrorOut},
+    tags=["content"],
+)
+def get_part(request, slug: str, number: int = Path(..., ge=1, le=MAX_PART_NUMBER)):
+    def build():
+        series = selectors.series_by_slug(slug)
+        part = selectors.live_part(series, number) if series else None
+        if part is None:
+            raise _NotFound(f"No published part {number} in series {slug!r}.")
+        data, valid_until = selectors.part_detail(part, timezone.now())
+        return make_entry(
+            _json(data), last_modified=part.last_published_at, valid_until=valid_until
+        )
+
+    return _serve(request, f"part:{slug}:{number}", build)
+
+
+@api.get("/offers/active", response=list[OfferOut], tags=["offers"])
+def list_active_offers(request):
+    def build():
+        offers, valid_until = selectors.active_offers()
+        last = selectors.latest(*(o.updated_at for o in offers))
+        return make_entry(
+            _json([selectors.offer_data(o) for o in offers]),
+            last_modified=last,
+            valid_until=valid_until,
+        )
+
+    return _serve(request, "offers:active", build)

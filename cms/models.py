@@ -1,0 +1,241 @@
+"""What editors write: series, their parts, and offers."""
+
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import DraftStateMixin, Page, PreviewableMixin, RevisionMixin
+from wagtail.search import index
+
+from cms.blocks import PartBodyBlock
+from cms.forms import PartPageForm
+
+TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class SeriesIndexPage(Page):
+    intro = RichTextField(blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("intro")]
+    parent_page_types = ["wagtailcore.Page"]
+    subpage_types = ["cms.SeriesPage"]
+    max_count = 1
+
+    class Meta:
+        verbose_name = "series index"
+
+
+class SeriesPage(Page):
+    summary = models.TextField(blank=True)
+    hero_image = models.ForeignKey(
+        "wagtailimages.Image", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    time_zone = models.CharField(max_length=64, choices=TIME_ZONE_CHOICES, default="Europe/London")
+
+    content_panels = Page.content_panels + [
+        FieldPanel("summary"),
+        FieldPanel("hero_image"),
+        FieldPanel("time_zone"),
+    ]
+    parent_page_types = ["cms.SeriesIndexPage"]
+    subpage_types = ["cms.PartPage"]
+    search_fields = Page.search_fields + [index.SearchField("summary")]
+
+    class Meta:
+        verbose_name = "series"
+        verbose_name_plural = "series"
+
+    def live_parts(self):
+        return PartPage.objects.live().filter(series=self).order_by("part_number")
+
+
+class PartPage(Page):
+    series = models.ForeignKey(
+        SeriesPage, on_delete=models.PROTECT, related_name="parts", editable=False
+    )
+    part_number = models.PositiveIntegerField(
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="Leave empty for the next free number in the series.",
+    )
+    standfirst = models.TextField(blank=True, help_text="One or two sentences under the title.")
+    body = StreamField(PartBodyBlock(), blank=True)
+
+    content_panels = Page.content_panels + [
+        FieldPanel("part_number"),
+        FieldPanel("standfirst"),
+        FieldPanel("body"),
+    ]
+    parent_page_types = ["cms.SeriesPage"]
+    subpage_types = []
+    search_fields = Page.search_fields + [
+        index.SearchField("standfirst"),
+        index.SearchField("body"),
+    ]
+
+    class Meta:
+        verbose_name = "part"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "part_number"], name="unique_part_number_in_series"
+            )
+        ]
+
+    def _series_from_tree(self) -> SeriesPage | None:
+        if self.series_id:
+            return self.series
+        # treebeard sets the path before the first save, so the parent is known from it.
+        parent = self.get_parent() if self.path else None
+        return parent.specific if parent is not None else None
+
+    base_form_class = PartPageForm
+
+    def full_clean(self, *args, **kwargs):
+        series = self._series_from_tree()
+        if series is not None:
+            self.series = series
+            if self.part_number is None:
+                self.part_number = next_part_number(series)
+        super().full_clean(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        if self.series_id and self.part_number:
+            message = part_number_clash(self.series_id, self.part_number, exclude_pk=self.pk)
+            if message:
+                raise ValidationError({"part_number": message})
+
+    def save(self, *args, **kwargs):
+        if not self.series_id:
+            series = self._series_from_tree()
+            if series is None:
+                raise ValidationError("A part must be created under a series.")
+            self.series = series
+        if self.part_number is None:
+            self.part_number = next_part_number(self.series)
+        return super().save(*args, **kwargs)
+
+    def previous_part(self):
+        return self.series.live_parts().filter(part_number__lt=self.part_number).last()
+
+    def next_part(self):
+        return self.series.live_parts().filter(part_number__gt=self.part_number).first()
+
+
+def part_number_clash(series_id: int, number: int, *, exclude_pk: int | None) -> str | None:
+    taken = PartPage.objects.filter(series_id=series_id, part_number=number)
+    if exclude_pk:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        return (
+            f"Part {number} already exists in this series. Choose another number, or renumber "
+            "the series explicitly."
+        )
+    return None
+
+
+def next_part_number(series: SeriesPage) -> int:
+    highest = PartPage.objects.filter(series=series).aggregate(n=Max("part_number"))["n"]
+    return (highest or 0) + 1
+
+
+def renumber_parts(*, series: SeriesPage, order: list[int]) -> None:
+    """Give the parts with these page ids the numbers 1..n in this order. Explicit, atomic."""
+    parts = {p.pk: p for p in PartPage.objects.filter(series=series)}
+    if sorted(order) != sorted(parts):
+        raise ValidationError("Renumbering must list every part of the series exactly once.")
+    with transaction.atomic():
+        # Move out of the way first so the unique constraint holds at every step.
+        offset = max(p.part_number for p in parts.values()) + len(parts) + 1
+        for pk in order:
+            PartPage.objects.filter(pk=pk).update(part_number=models.F("part_number") + offset)
+        for number, pk in enumerate(order, start=1):
+            PartPage.objects.filter(pk=pk).update(part_number=number)
+
+
+code_validator = RegexValidator(
+    r"^[A-Za-z0-9-]+$", "Use letters, digits and dashes only (no spaces or symbols)."
+)
+
+
+class OfferQuerySet(models.QuerySet):
+    def active(self, at=None):
+        at = at or timezone.now()
+        return self.filter(live=True, starts_at__lte=at, ends_at__gt=at)
+
+
+class Offer(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, models.Model):
+    """A time-limited discount. Active only while live and between starts_at and ends_at."""
+
+    name = models.CharField(max_length=200)
+    code = models.CharField(max_length=40, validators=[code_validator])
+    percent_off = models.PositiveSmallIntegerField(
+        validators=[
+            MinValueValidator(1, "Percent off must be at least 1."),
+            MaxValueValidator(100, "Percent off cannot be more than 100."),
+        ]
+    )
+    terms = models.TextField(blank=True)
+    landing_url = models.URLField(blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OfferQuerySet.as_manager()
+
+    panels = [
+        FieldPanel("name"),
+        FieldRowPanel([FieldPanel("code"), FieldPanel("percent_off")]),
+        MultiFieldPanel([FieldPanel("starts_at"), FieldPanel("ends_at")], heading="Window"),
+        FieldPanel("landing_url"),
+        FieldPanel("terms"),
+    ]
+    search_fields = [index.SearchField("name"), index.SearchField("code")]
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="offer_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(percent_off__gte=1) & Q(percent_off__lte=100),
+                name="offer_percent_in_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.code}, {self.percent_off}%)"
+
+    def clean(self):
+        super().clean()
+        if self.starts_at and self.ends_at:
+            if self.ends_at <= self.starts_at:
+                raise ValidationError({"ends_at": "The offer must end after it starts."})
+            if self.code:
+                overlapping = Offer.objects.filter(
+                    code__iexact=self.code, starts_at__lt=self.ends_at, ends_at__gt=self.starts_at
+                )
+                if self.pk:
+                    overlapping = overlapping.exclude(pk=self.pk)
+                clash = overlapping.first()
+                if clash:
+                    raise ValidationError(
+                        {
+                            "code": f"Code {self.code!r} is already used by “{clash.name}” from "
+                            f"{clash.starts_at:%Y-%m-%d %H:%M} to {clash.ends_at:%Y-%m-%d %H:%M} "
+                            "UTC; offers with the same code must not overlap."
+                        }
+                    )
+
+    def is_active(self, at=None) -> bool:
+        at = at or timezone.now()
+        return self.live and self.starts_at <= at < self.ends_at
+
+    def get_preview_template(self, request, mode_name):
+        return "cms/offer_preview.html"

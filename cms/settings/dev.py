@@ -1,0 +1,3 @@
+from cms.settings.base import *  # noqa: F403
+
+DEBUG = True

@@ -1,0 +1,8 @@
+from cms.settings.base import *  # noqa: F403
+from cms.settings.base import DATA_DIR
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = DATA_DIR / "test-media"
+ALLOWED_HOSTS = ["*"]

@@ -1,0 +1,1 @@
+"""Models for what happens to what editors write: subscribers, campaigns, the delivery ledger."""
