@@ -1,0 +1,11 @@
+import pytest
+
+from cms.content_cache import clear_local
+
+
+@pytest.fixture(autouse=True)
+def _fresh_content_cache():
+    """Each test starts with an empty per-process API cache (the Redis counter is shared)."""
+    clear_local()
+    yield
+    clear_local()

@@ -1,0 +1,1 @@
+"""Thin tasks: each loads by id and calls one service in pipeline/. One module per area."""
