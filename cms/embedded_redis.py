@@ -6,6 +6,7 @@ other process (web, worker, beat, tests) finds it answering and shares it. A fil
 processes from starting it at the same moment.
 """
 
+import contextlib
 import fcntl
 import os
 import subprocess
@@ -68,7 +69,5 @@ def embedded_redis_url(data_dir: Path) -> str:
 def stop_embedded_redis(data_dir: Path) -> None:
     pid_file = data_dir / "redis.pid"
     if pid_file.exists():
-        try:
+        with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(pid_file.read_text().strip()), 15)
-        except (ProcessLookupError, ValueError):
-            pass

@@ -120,9 +120,8 @@ def body_blocks(part, now: datetime) -> tuple[list[dict], list[Offer], list[Offe
             value = {"html": expand_db_html(child.value.source)}
         else:
             value = child.block.get_api_representation(child.value)
-        blocks.append(
-            {"type": block_type, "id": child.id or "", "value": value, "html": str(child.render())}
-        )
+        html = str(child.render()).strip()
+        blocks.append({"type": block_type, "id": child.id or "", "value": value, "html": html})
     return blocks, active, referenced
 
 

@@ -9,3 +9,13 @@ def _fresh_content_cache():
     clear_local()
     yield
     clear_local()
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    return [
+        f"partwork: database {database['ENGINE'].rsplit('.', 1)[-1]} "
+        f"({database.get('HOST') or database['NAME']}), redis {settings.REDIS_URL}",
+    ]

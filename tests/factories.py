@@ -23,7 +23,9 @@ def series_index() -> SeriesIndexPage:
 
 def make_series(*, title="Moving Well", slug=None, live=True, **fields) -> SeriesPage:
     series = series_index().add_child(
-        instance=SeriesPage(title=title, slug=slug or factory.Faker._get_faker().slug(), **fields)
+        instance=SeriesPage(
+            title=title, slug=slug or factory.Faker._get_faker().slug(), live=False, **fields
+        )
     )
     if live:
         series.save_revision().publish()
