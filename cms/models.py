@@ -8,6 +8,7 @@ from django.db import models, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.api import APIField
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import DraftStateMixin, Page, PreviewableMixin, RevisionMixin
 from wagtail.search import index
@@ -44,6 +45,7 @@ class SeriesPage(Page):
     ]
     parent_page_types = ["cms.SeriesIndexPage"]
     subpage_types = ["cms.PartPage"]
+    api_fields = [APIField("summary"), APIField("time_zone")]
     search_fields = Page.search_fields + [index.SearchField("summary")]
 
     class Meta:
@@ -73,6 +75,7 @@ class PartPage(Page):
     ]
     parent_page_types = ["cms.SeriesPage"]
     subpage_types = []
+    api_fields = [APIField("part_number"), APIField("standfirst"), APIField("body")]
     search_fields = Page.search_fields + [
         index.SearchField("standfirst"),
         index.SearchField("body"),

@@ -8,6 +8,10 @@ class ErrorOut(Schema):
     detail: str
 
 
+class ValidationErrorOut(Schema):
+    detail: list[dict[str, Any]]
+
+
 class PartLink(Schema):
     number: int
     title: str

@@ -9,7 +9,14 @@ from ninja.errors import HttpError
 
 from cms import selectors
 from cms.api.http import conditional_response
-from cms.api.schemas import ErrorOut, OfferOut, PartDetail, SeriesDetail, SeriesSummary
+from cms.api.schemas import (
+    ErrorOut,
+    OfferOut,
+    PartDetail,
+    SeriesDetail,
+    SeriesSummary,
+    ValidationErrorOut,
+)
 from cms.content_cache import cached, make_entry
 
 api = NinjaAPI(
@@ -50,7 +57,7 @@ def list_series(request):
 
 
 @api.get("/series/{slug}", response={200: SeriesDetail, 404: ErrorOut}, tags=["content"])
-def get_series(request, slug: str):
+def get_series(request, slug: str = Path(..., examples=["strong-back"])):
     def build():
         series = selectors.series_by_slug(slug)
         if series is None:
@@ -65,10 +72,14 @@ def get_series(request, slug: str):
 
 @api.get(
     "/series/{slug}/parts/{number}",
-    response={200: PartDetail, 404: ErrorOut},
+    response={200: PartDetail, 404: ErrorOut, 422: ValidationErrorOut},
     tags=["content"],
 )
-def get_part(request, slug: str, number: int = Path(..., ge=1, le=MAX_PART_NUMBER)):
+def get_part(
+    request,
+    slug: str = Path(..., examples=["strong-back"]),
+    number: int = Path(..., ge=1, le=MAX_PART_NUMBER, examples=[2]),
+):
     def build():
         series = selectors.series_by_slug(slug)
         part = selectors.live_part(series, number) if series else None
