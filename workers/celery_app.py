@@ -16,3 +16,5 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("publishing"), Queue("mail"))
 app.conf.task_routes = {"workers.tasks.mail.*": {"queue": "mail"}}
 app.autodiscover_tasks(["workers"], related_name="tasks", force=True)
+
+import workers.observability  # noqa: E402,F401  (signal handlers: log ids, task metrics)
