@@ -8,12 +8,15 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from cms.api.views import api
 from cms.feeds import SeriesAtomFeed, SeriesRssFeed
+from cms.ops_views import health, metrics
 
 # Wagtail's stock API v2, kept for comparison benchmarks (bench/api_throughput.py).
 wagtail_api = WagtailAPIRouter("wagtailapi")
 wagtail_api.register_endpoint("pages", PagesAPIViewSet)
 
 urlpatterns = [
+    path("health/", health, name="health"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/", api.urls),

@@ -192,6 +192,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # sweep message not started within PUBLISHING_SWEEP_EXPIRES is dropped (the next one does its work).
 PUBLISHING_SWEEP_INTERVAL = 2.0
 PUBLISHING_SWEEP_EXPIRES = 10.0
+# The health check fails when the sweep has not succeeded for this long (15 missed intervals).
+HEALTH_SWEEP_MAX_AGE_SECONDS = 30
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
