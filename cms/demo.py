@@ -8,7 +8,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
-from wagtail.models import Page, Site
+from wagtail.coreutils import get_supported_content_language_variant
+from wagtail.models import Locale, Page, Site
 
 from cms.models import Offer, PartPage, SeriesIndexPage, SeriesPage
 
@@ -58,8 +59,15 @@ PARTS = [
 ]
 
 
-def _site_root() -> Page:
-    return Page.get_first_root_node()
+def site_root() -> Page:
+    """Wagtail's tree root, recreated if a flush removed what the migrations made."""
+    root = Page.get_first_root_node()
+    if root is None:
+        locale = Locale.get_default() if Locale.objects.exists() else Locale.objects.create(
+            language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
+        )
+        root = Page.add_root(instance=Page(title="Root", slug="root", locale=locale, live=True))
+    return root
 
 
 @transaction.atomic
@@ -80,7 +88,7 @@ def load_demo(*, stdout=None) -> SeriesPage:
     if offer.live and offer.latest_revision is None:
         offer.save_revision().publish()
 
-    root = _site_root()
+    root = site_root()
     index = SeriesIndexPage.objects.first()
     if index is None:
         index = root.add_child(instance=SeriesIndexPage(title="Series", slug="series"))

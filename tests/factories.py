@@ -4,16 +4,16 @@ from datetime import timedelta
 
 import factory
 from django.utils import timezone
-from wagtail.models import Page, Site
+from wagtail.models import Site
 
+from cms.demo import site_root
 from cms.models import Offer, PartPage, SeriesIndexPage, SeriesPage
 
 
 def series_index() -> SeriesIndexPage:
     index = SeriesIndexPage.objects.first()
     if index is None:
-        root = Page.get_first_root_node()
-        index = root.add_child(instance=SeriesIndexPage(title="Series", slug="series"))
+        index = site_root().add_child(instance=SeriesIndexPage(title="Series", slug="series"))
         Site.objects.update_or_create(
             is_default_site=True,
             defaults={"hostname": "testserver", "port": 80, "root_page": index},
