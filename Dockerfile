@@ -9,9 +9,9 @@ WORKDIR /app
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY . .
+# Static files land in DATA_DIR/static (/app/var/static), where production settings serve them.
 RUN DJANGO_SETTINGS_MODULE=cms.settings.dev REDIS_URL=redis://unused:6379/0 \
-    DATA_DIR=/tmp/build-data /app/.venv/bin/python manage.py collectstatic --noinput \
-    && mv /tmp/build-data/static /app/static
+    DATA_DIR=/app/var /app/.venv/bin/python manage.py collectstatic --noinput
 
 FROM python:3.11-slim-bookworm AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends libpq5 curl \
