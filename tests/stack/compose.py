@@ -109,7 +109,8 @@ class ComposeStack:
         test = self.service(name)["healthcheck"]["test"]
         kind, rest = test[0], test[1:]
         if kind == "CMD-SHELL":
-            argv = ["sh", "-c", self.localize(rest[0]).replace("celery ", f"{sys.executable} -m celery ")]
+            script = self.localize(rest[0]).replace("celery ", f"{sys.executable} -m celery ")
+            argv = ["sh", "-c", script]
         else:
             argv = [self.localize(part) for part in rest]
             if argv[0] == "celery":
