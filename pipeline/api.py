@@ -209,7 +209,7 @@ def confirm(request, token: str):
             raise tokens.BadToken("This link is not valid.")
         service.subscriber_confirm(
             subscriber_id=claims.subscriber_id,
-            email=claims.email,
+            address_digest=claims.address_digest,
             consent_id=int(claims.consent_id),
             ip_address=_client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
@@ -225,7 +225,9 @@ def confirm(request, token: str):
 
 def _link_subscriber(purpose: str, token: str):
     claims = tokens.read_token(purpose, token)
-    return service.subscriber_for_link(subscriber_id=claims.subscriber_id, email=claims.email)
+    return service.subscriber_for_link(
+        subscriber_id=claims.subscriber_id, address_digest=claims.address_digest
+    )
 
 
 def _preferences(subscriber) -> dict:
@@ -262,7 +264,9 @@ def update_preferences(request, token: str, payload: PreferencesIn):
         _limit_ip(request)
         claims = tokens.read_token(tokens.PREFERENCES, token)
         subscriber = service.subscriber_update_preferences(
-            subscriber_id=claims.subscriber_id, email=claims.email, series_slugs=payload.series
+            subscriber_id=claims.subscriber_id,
+            address_digest=claims.address_digest,
+            series_slugs=payload.series,
         )
     except RateLimited as error:
         return _limited(error)
@@ -309,7 +313,7 @@ def unsubscribe(request, token: str):
         claims = tokens.read_token(tokens.UNSUBSCRIBE, token)
         service.subscriber_unsubscribe(
             subscriber_id=claims.subscriber_id,
-            email=claims.email,
+            address_digest=claims.address_digest,
             ip_address=_client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
             note="One-click unsubscribe",

@@ -1,11 +1,13 @@
 """Signed tokens for the links in subscriber emails (django.core.signing, no table needed).
 
-Each token names the subscriber and the address it was made for, so a link stops working once the
-address changes. Confirmation links expire (settings.SUBSCRIBER_CONFIRM_MAX_AGE, default 7 days);
-unsubscribe links never do: RFC 8058 and the mailbox providers expect them to work for as long as
-the email can be read. Preference links last a year by default.
+Each token names the subscriber and a digest of the address it was made for (never the address
+itself: the payload is signed, not encrypted, and URLs end up in logs), so a link stops working
+once the address changes. Confirmation links expire (settings.SUBSCRIBER_CONFIRM_MAX_AGE, default
+7 days); unsubscribe links never do: RFC 8058 and the mailbox providers expect them to work for as
+long as the email can be read. Preference links last a year by default.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -36,8 +38,12 @@ class BadToken(ValueError):
 @dataclass(frozen=True)
 class TokenClaims:
     subscriber_id: int
-    email: str
+    address_digest: str
     consent_id: int | None = None
+
+
+def address_digest(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()[:16]
 
 
 def _salt(purpose: str) -> str:
@@ -51,7 +57,7 @@ def _max_age(purpose: str) -> timedelta | None:
 
 def make_token(purpose: str, *, subscriber_id: int, email: str, consent_id: int | None = None
                ) -> str:
-    payload = {"s": subscriber_id, "e": email}
+    payload = {"s": subscriber_id, "a": address_digest(email)}
     if consent_id is not None:
         payload["c"] = consent_id
     return signing.dumps(payload, salt=_salt(purpose), compress=True)
@@ -68,10 +74,16 @@ def read_token(purpose: str, token: str) -> TokenClaims:
         raise BadToken("This link is not valid.") from None
     try:
         return TokenClaims(
-            subscriber_id=int(payload["s"]), email=str(payload["e"]), consent_id=payload.get("c")
+            subscriber_id=int(payload["s"]),
+            address_digest=str(payload["a"]),
+            consent_id=payload.get("c"),
         )
     except (KeyError, TypeError, ValueError):
         raise BadToken("This link is not valid.") from None
+
+
+def confirm_max_age_days() -> int:
+    return _max_age(CONFIRM).days
 
 
 def absolute_url(route_name: str, token: str) -> str:

@@ -30,7 +30,13 @@ from cms.models import SeriesPage
 from pipeline.email_address import normalize_email
 from pipeline.models import ConsentKind, ConsentRecord, ConsentSource, Subscriber, SubscriberStatus
 from pipeline.providers.base import SendReceipt, TransactionalEmail, get_provider
-from pipeline.subscriber_tokens import confirm_url, list_unsubscribe_headers, preferences_url
+from pipeline.subscriber_tokens import address_digest as digest_of
+from pipeline.subscriber_tokens import (
+    confirm_max_age_days,
+    confirm_url,
+    list_unsubscribe_headers,
+    preferences_url,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +146,7 @@ def subscriber_send_confirmation(*, consent_id: int) -> SendReceipt:
         "series_titles": titles,
         "already_subscribed": subscriber.status == SubscriberStatus.SUBSCRIBED,
         "postal_address": settings.POSTAL_ADDRESS,
-        "max_age_days": 7,
+        "max_age_days": confirm_max_age_days(),
     }
     message = TransactionalEmail(
         to=subscriber.email,
@@ -154,15 +160,15 @@ def subscriber_send_confirmation(*, consent_id: int) -> SendReceipt:
     return receipt
 
 
-def _check_address(subscriber: Subscriber, email: str) -> None:
-    if subscriber.email != email:
+def _check_address(subscriber: Subscriber, digest: str) -> None:
+    if digest_of(subscriber.email) != digest:
         raise LinkNoLongerValid("This link was made for an address that has since changed.")
 
 
 def subscriber_confirm(
     *,
     subscriber_id: int,
-    email: str,
+    address_digest: str,
     consent_id: int,
     ip_address: str | None = None,
     user_agent: str = "",
@@ -174,7 +180,7 @@ def subscriber_confirm(
             subscriber = _lock(subscriber_id)
         except Subscriber.DoesNotExist:
             raise LinkNoLongerValid("This link is not valid.") from None
-        _check_address(subscriber, email)
+        _check_address(subscriber, address_digest)
         given = ConsentRecord.objects.filter(
             pk=consent_id, subscriber=subscriber, kind=ConsentKind.GIVEN
         ).first()
@@ -211,23 +217,23 @@ def subscriber_confirm(
     return subscriber
 
 
-def subscriber_for_link(*, subscriber_id: int, email: str) -> Subscriber:
+def subscriber_for_link(*, subscriber_id: int, address_digest: str) -> Subscriber:
     """The subscriber a preferences or unsubscribe link names, if the address still matches."""
     subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
     if subscriber is None:
         raise LinkNoLongerValid("This link is not valid.")
-    _check_address(subscriber, email)
+    _check_address(subscriber, address_digest)
     return subscriber
 
 
 def subscriber_update_preferences(
-    *, subscriber_id: int, email: str, series_slugs: list[str]
+    *, subscriber_id: int, address_digest: str, series_slugs: list[str]
 ) -> Subscriber:
     """Replace the series followed. Status is untouched: preferences never resubscribe."""
     series = series_by_slugs(series_slugs)
     with transaction.atomic():
         subscriber = _lock(subscriber_id)
-        _check_address(subscriber, email)
+        _check_address(subscriber, address_digest)
         subscriber.series.set(series)
         subscriber.preferences_changed_at = timezone.now()
         subscriber.save(update_fields=["preferences_changed_at", "updated_at"])
@@ -237,7 +243,7 @@ def subscriber_update_preferences(
 def subscriber_unsubscribe(
     *,
     subscriber_id: int,
-    email: str | None = None,
+    address_digest: str | None = None,
     source: str = ConsentSource.API,
     ip_address: str | None = None,
     user_agent: str = "",
@@ -248,8 +254,8 @@ def subscriber_unsubscribe(
     when = at or timezone.now()
     with transaction.atomic():
         subscriber = _lock(subscriber_id)
-        if email is not None:
-            _check_address(subscriber, email)
+        if address_digest is not None:
+            _check_address(subscriber, address_digest)
         if subscriber.status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.CLEANED):
             return subscriber
         subscriber.status = SubscriberStatus.UNSUBSCRIBED
@@ -296,8 +302,6 @@ def subscriber_email_headers(subscriber: Subscriber) -> dict[str, str]:
     return list_unsubscribe_headers(subscriber_id=subscriber.pk, email=subscriber.email)
 
 
-def subscriber_links(subscriber: Subscriber) -> dict[str, str]:
-    return {
-        "preferences_url": preferences_url(subscriber_id=subscriber.pk, email=subscriber.email),
-        **subscriber_email_headers(subscriber),
-    }
+def subscriber_preferences_url(subscriber: Subscriber) -> str:
+    """The preferences link for the footer of list emails (used by campaigns)."""
+    return preferences_url(subscriber_id=subscriber.pk, email=subscriber.email)
