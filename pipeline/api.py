@@ -13,7 +13,7 @@ import logging
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field, field_validator
 
 from cms.models import SeriesPage
@@ -31,6 +31,13 @@ router = Router(tags=["subscribers"])
 ACCEPTED = (
     "Thank you. If the address can receive email, a confirmation link is on its way; "
     "nothing happens until it is clicked."
+)
+
+NO_CONSENT = (
+    "Consent is required: set consent to true once the person has agreed to the consent text."
+)
+SEND_FAILED = (
+    "We could not send the confirmation email just now; please try again in a few minutes."
 )
 
 
@@ -150,10 +157,9 @@ def subscribe(request, payload: SubscribeIn):
         return _limited(error)
     if payload.website.strip():
         logger.info("subscribe honeypot filled from %s", _client_ip(request))
-        return 202, {"detail": ACCEPTED}
+        return Status(202, {"detail": ACCEPTED})
     if not payload.consent:
-        return 400, {"detail": "Consent is required: set consent to true once the person has "
-                     "agreed to the consent text."}
+        return Status(400, {"detail": NO_CONSENT})
     try:
         address = normalize_email(payload.email)
         hit("subscribe-address", address)
@@ -168,16 +174,15 @@ def subscribe(request, payload: SubscribeIn):
     except RateLimited as error:
         return _limited(error)
     except (InvalidEmail, service.SubscriberError) as error:
-        return 400, {"detail": str(error)}
+        return Status(400, {"detail": str(error)})
     if outcome.send_confirmation:
         try:
             service.subscriber_send_confirmation(consent_id=outcome.consent.pk)
         except ProviderError as error:
             logger.warning("confirmation email for consent %s failed: %s", outcome.consent.pk,
                            error)
-            return 503, {"detail": "We could not send the confirmation email just now; please "
-                         "try again in a few minutes."}
-    return 202, {"detail": ACCEPTED}
+            return Status(503, {"detail": SEND_FAILED})
+    return Status(202, {"detail": ACCEPTED})
 
 
 @router.get("/confirm/{token}", url_name="subscriber_confirm", summary="Confirmation page")
@@ -252,8 +257,8 @@ def read_preferences(request, token: str):
     except RateLimited as error:
         return _limited(error)
     except (tokens.BadToken, service.LinkNoLongerValid) as error:
-        return 400, {"detail": str(error)}
-    return 200, _preferences(subscriber)
+        return Status(400, {"detail": str(error)})
+    return Status(200, _preferences(subscriber))
 
 
 @router.put("/preferences/{token}", url_name="subscriber_preferences_put",
@@ -271,10 +276,10 @@ def update_preferences(request, token: str, payload: PreferencesIn):
     except RateLimited as error:
         return _limited(error)
     except (tokens.BadToken, service.SubscriberError) as error:
-        return 400, {"detail": str(error)}
+        return Status(400, {"detail": str(error)})
     except Subscriber.DoesNotExist:
-        return 400, {"detail": "This link is not valid."}
-    return 200, _preferences(subscriber)
+        return Status(400, {"detail": "This link is not valid."})
+    return Status(200, _preferences(subscriber))
 
 
 @router.get("/unsubscribe/{token}", url_name="subscriber_unsubscribe",
