@@ -10,7 +10,6 @@ from pipeline.services.subscribers import subscriber_subscribe
 from tests.factories import make_series
 
 
-
 def variants(local: str) -> list[str]:
     return [f"{local}@example.com", f"{local.upper()}@example.com",
             f" {local.title()}@Example.COM ", f"{local}@EXAMPLE.com\n"]
