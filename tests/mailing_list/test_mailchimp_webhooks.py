@@ -295,3 +295,12 @@ def test_an_out_of_order_rename_chain_ends_at_the_last_address(client):
 def test_iso_fired_at_with_an_offset_is_understood(client):
     post(client, sub_body("ann@example.com", "2026-11-20T12:00:00+02:00"))
     assert Subscriber.objects.get().status_changed_at == at("2026-11-20 10:00:00")
+
+
+def test_webhooks_need_no_csrf_token():
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(URL, sub_body("ann@example.com", "2026-11-20 10:00:00"),
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200

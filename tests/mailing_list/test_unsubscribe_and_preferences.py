@@ -113,3 +113,14 @@ def test_preferences_never_resubscribe(client, member):
     client.put(path, {"series": ["moving-well"]}, content_type="application/json")
     member.refresh_from_db()
     assert member.status == SubscriberStatus.UNSUBSCRIBED
+
+
+def test_one_click_needs_no_cookie_or_csrf_token(member):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(_unsubscribe_path(member), "List-Unsubscribe=One-Click",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    member.refresh_from_db()
+    assert member.status == SubscriberStatus.UNSUBSCRIBED
