@@ -8,9 +8,9 @@ whoever said it, us or Mailchimp.
 
 An unsubscribe with ``action=delete`` (the member was deleted in Mailchimp) is kept here as
 unsubscribed: deleting our row would forget the suppression. Addresses we do not know: subscribe
-creates a subscribed row (Mailchimp collected the consent;
-the consent row says so), unsubscribe and cleaned create a suppressed row (so we never mail it),
-profile and upemail are kept as UNMATCHED. An event about an address that a later-applied upemail
+creates a subscribed row (Mailchimp collected the consent; the consent row says so), unsubscribe
+and cleaned create a suppressed row (so we never mail it), profile and upemail are kept as
+UNMATCHED. An event about an address that a later-applied upemail
 renamed follows the rename; an UNMATCHED event about the new address is applied when the rename
 that creates it lands (out-of-order chains A→B, B→C end at C).
 
