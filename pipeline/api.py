@@ -74,6 +74,25 @@ class MessageOut(Schema):
     detail: str
 
 
+class InvalidRequestOut(Schema):
+    detail: list[dict]
+
+
+# Pages for people (links in emails): HTML, not JSON.
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+HTML_PAGE = {
+    "responses": {
+        "200": {"description": "A page with a button that POSTs to the same URL.",
+                "content": _HTML},
+        "400": {"description": "The link is malformed, forged, expired or stale.",
+                "content": _HTML},
+        "429": {"description": "Too many requests from this IP.",
+                "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"detail": {"type": "string"}}}}}},
+    }
+}
+
+
 class SeriesChoice(Schema):
     slug: str
     title: str
@@ -143,7 +162,8 @@ def _answer(request, status: int, heading: str, detail: str) -> HttpResponse:
 
 @router.post(
     "",
-    response={202: MessageOut, 400: MessageOut, 429: MessageOut, 503: MessageOut},
+    response={202: MessageOut, 400: MessageOut, 422: InvalidRequestOut, 429: MessageOut,
+              503: MessageOut},
     url_name="subscriber_subscribe",
     summary="Subscribe (double opt-in)",
 )
@@ -185,7 +205,8 @@ def subscribe(request, payload: SubscribeIn):
     return Status(202, {"detail": ACCEPTED})
 
 
-@router.get("/confirm/{token}", url_name="subscriber_confirm", summary="Confirmation page")
+@router.get("/confirm/{token}", url_name="subscriber_confirm", summary="Confirmation page",
+            openapi_extra=HTML_PAGE)
 def confirm_page(request, token: str):
     """A page with a Confirm button. Opening the link changes nothing by itself."""
     try:
@@ -262,7 +283,8 @@ def read_preferences(request, token: str):
 
 
 @router.put("/preferences/{token}", url_name="subscriber_preferences_put",
-            response={200: PreferencesOut, 400: MessageOut, 429: MessageOut},
+            response={200: PreferencesOut, 400: MessageOut, 422: InvalidRequestOut,
+                      429: MessageOut},
             summary="Choose series")
 def update_preferences(request, token: str, payload: PreferencesIn):
     try:
@@ -282,7 +304,7 @@ def update_preferences(request, token: str, payload: PreferencesIn):
     return Status(200, _preferences(subscriber))
 
 
-@router.get("/unsubscribe/{token}", url_name="subscriber_unsubscribe",
+@router.get("/unsubscribe/{token}", url_name="subscriber_unsubscribe", openapi_extra=HTML_PAGE,
             summary="Unsubscribe page")
 def unsubscribe_page(request, token: str):
     """A page with an Unsubscribe button. Opening the link changes nothing by itself."""
