@@ -310,16 +310,22 @@ def unsubscribe_page(request, token: str):
     """A page with an Unsubscribe button. Opening the link changes nothing by itself."""
     try:
         _limit_ip(request)
-        subscriber = _link_subscriber(tokens.UNSUBSCRIBE, token)
+        claims = tokens.read_token(tokens.UNSUBSCRIBE, token)
     except RateLimited as error:
         return _limited(error)
-    except (tokens.BadToken, service.LinkNoLongerValid) as error:
+    except tokens.BadToken as error:
         return _page("Link not valid", str(error), status=400)
+    subscriber = Subscriber.objects.filter(pk=claims.subscriber_id).first()
+    if subscriber is None:
+        return _page("Link not valid", "This link is not valid.", status=400)
+    # Name the address only to the mailbox the link was sent to (it may have changed since).
+    who = (subscriber.email if tokens.address_digest(subscriber.email) == claims.address_digest
+           else "this subscription")
     if subscriber.status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.CLEANED):
-        return _page("Unsubscribed", f"{subscriber.email} receives no more emails from us.")
+        return _page("Unsubscribed", f"{who} receives no more emails from us.")
     return _page(
         "Unsubscribe",
-        f"Press the button to stop all emails to {subscriber.email}.",
+        f"Press the button to stop all emails to {who}.",
         action_url=request.path,
         action_label="Unsubscribe",
         one_click=True,
@@ -338,9 +344,9 @@ def unsubscribe(request, token: str):
     try:
         _limit_ip(request)
         claims = tokens.read_token(tokens.UNSUBSCRIBE, token)
+        # Not bound to the address: an unsubscribe link keeps working after a change of address.
         service.subscriber_unsubscribe(
             subscriber_id=claims.subscriber_id,
-            address_digest=claims.address_digest,
             ip_address=_client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
             note="One-click unsubscribe",

@@ -244,8 +244,12 @@ def _apply_status_event(event: ParsedEvent) -> tuple[str, Subscriber]:
     subscriber = _find_subscriber(event.email, event.fired_at)
     reason = str(event.data.get("reason", "") or event.data.get("action", ""))
     if subscriber is None:
-        subscriber = Subscriber.objects.create(email=event.email, status=status)
-        changed_status = True
+        # get_or_create: a subscribe through our API may create the row at the same moment.
+        row, created = Subscriber.objects.get_or_create(
+            email=event.email, defaults={"status": status}
+        )
+        subscriber = Subscriber.objects.select_for_update().get(pk=row.pk)
+        changed_status = created or _newer(event.fired_at, subscriber.status_changed_at)
     else:
         changed_status = _newer(event.fired_at, subscriber.status_changed_at)
     if changed_status:
