@@ -9,3 +9,11 @@ def _fresh_content_cache():
     clear_local()
     yield
     clear_local()
+
+
+# The Mailchimp emulator fixtures, for any test that talks to "Mailchimp".
+from tests.mailchimp_emulator.fixtures import (  # noqa: E402, F401
+    _mailchimp_emulator_server,
+    mailchimp_emulator,
+    mailchimp_emulator_process,
+)

@@ -212,6 +212,13 @@ class AccountState:
             return [self.list_json(list_id) for list_id in self.lists]
 
     # -- members -----------------------------------------------------------------------------
+    def new_member_json(self, audience: Audience, member: Member) -> dict:
+        """The shorter member shape bulk answers use (ListsNewMembers)."""
+        body = self.member_json(audience, member)
+        for key in ("source", "unsubscribe_reason", "web_id"):
+            body.pop(key)
+        return body
+
     def member_json(self, audience: Audience, member: Member) -> dict:
         tags = [{"id": s.id, "name": s.name} for s in audience.segments.values()
                 if s.type == "static" and member.id in s.members]
@@ -224,13 +231,13 @@ class AccountState:
                           for iid in audience.interests},
             "stats": {"avg_open_rate": 0, "avg_click_rate": 0},
             "ip_signup": member.ip_signup, "timestamp_signup": iso(member.timestamp_signup),
-            "ip_opt": "", "timestamp_opt": iso(member.timestamp_opt), "member_rating": 2,
+            "ip_opt": "", "member_rating": 2,
             "last_changed": iso(member.last_changed), "language": member.language,
             "vip": member.vip, "email_client": "", "location": {"latitude": 0, "longitude": 0},
             "source": member.source, "tags_count": len(tags), "tags": tags,
             "list_id": audience.id, "unsubscribe_reason": member.unsubscribe_reason,
             "web_id": member.web_id,
-        }
+        } | ({"timestamp_opt": iso(member.timestamp_opt)} if member.timestamp_opt else {})
 
     def _check_email(self, email) -> str:
         if not is_valid_email(email):
@@ -452,8 +459,8 @@ class AccountState:
                 except Problem as problem:
                     errors.append(self._batch_error(email, "ERROR_GENERIC", problem.detail))
             return {
-                "new_members": [self.member_json(audience, m) for m in created],
-                "updated_members": [self.member_json(audience, m) for m in updated],
+                "new_members": [self.new_member_json(audience, m) for m in created],
+                "updated_members": [self.new_member_json(audience, m) for m in updated],
                 "errors": errors, "total_created": len(created),
                 "total_updated": len(updated), "error_count": len(errors),
             }
@@ -671,8 +678,8 @@ class AccountState:
                     errors.append({"email_addresses": missing,
                                    "error": "Email addresses are not list members."})
             return {
-                "members_added": [self.member_json(audience, m) for m in added],
-                "members_removed": [self.member_json(audience, m) for m in removed],
+                "members_added": [self.new_member_json(audience, m) for m in added],
+                "members_removed": [self.new_member_json(audience, m) for m in removed],
                 "errors": errors, "total_added": len(added), "total_removed": len(removed),
                 "error_count": len(errors),
             }
