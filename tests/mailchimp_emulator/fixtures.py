@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .server import DEFAULT_API_KEY, Emulator
+from .server import Emulator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import batches as _batches  # noqa: F401  (registers the /batches routes)
 from . import routes
 from .batches import BatchRunner
-from .faults import FAULT_KINDS, Faults, FaultRule
+from .faults import FAULT_KINDS, FaultRule, Faults
 from .problems import Problem
 from .state import AccountState, subscriber_hash
 

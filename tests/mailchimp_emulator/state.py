@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from .problems import Problem, bad_request, invalid, not_found
 
-EMAIL_RE = re.compile(r"^[^@\s\"<>(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+EMAIL_RE = re.compile(
+    r"^[^@\s\"<>(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 MEMBER_STATUSES = {"subscribed", "unsubscribed", "cleaned", "pending", "transactional"}
 # What the API lets a caller set; "cleaned" and "archived" come only from Mailchimp itself.
 SETTABLE_STATUSES = {"subscribed", "unsubscribed", "pending", "transactional"}
