@@ -10,6 +10,7 @@ tests using it should be marked slow.
 import re
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,7 +114,9 @@ def mailchimp_emulator(_mailchimp_emulator_server):
     emulator.max_in_flight = 10
     yield RunningEmulator(url=emulator.url, api_key=emulator.api_key, list_id=emulator.list_id,
                           control=EmulatorControl(emulator.base_url), emulator=emulator)
+    errors = list(emulator.internal_errors)
     emulator.reset(list_id="a1b2c3d4e5")
+    assert not errors, f"the emulator failed internally: {errors}"
 
 
 def start_emulator_process(*extra_args: str, deadline_seconds: float = 20):
@@ -127,6 +130,8 @@ def start_emulator_process(*extra_args: str, deadline_seconds: float = 20):
         line = process.stdout.readline()
         match = re.search(r"listening on (\S+) list_id=(\S+) api_key=(\S+)", line)
         if match:
+            # Keep draining its output so a chatty process never blocks on a full pipe.
+            threading.Thread(target=process.stdout.read, daemon=True).start()
             url, list_id, api_key = match.groups()
             running = RunningEmulator(url=url, api_key=api_key, list_id=list_id,
                                       control=EmulatorControl(url.removesuffix("/3.0")))

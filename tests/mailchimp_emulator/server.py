@@ -56,6 +56,7 @@ class Emulator:
             self.requests_total = 0
             self.rejected_over_limit = 0
             self.by_route: collections.Counter = collections.Counter()
+            self.internal_errors: list[str] = []
 
     @property
     def base_url(self) -> str:
@@ -128,7 +129,8 @@ class Emulator:
             return {"requests_total": self.requests_total,
                     "rejected_over_limit": self.rejected_over_limit,
                     "in_flight": sum(self.in_flight.values()),
-                    "peak_in_flight": self.peak_in_flight, "by_route": dict(self.by_route)}
+                    "peak_in_flight": self.peak_in_flight, "by_route": dict(self.by_route),
+                    "internal_errors": list(self.internal_errors)}
 
     def summary(self) -> dict:
         with self.state.lock:
@@ -281,6 +283,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(problem.status, problem.body(), problem=True)
         except _DropConnection:
             self.close_connection = True
+        except Exception as error:  # an emulator bug: answer 500 and keep it for the fixture
+            self.emulator.internal_errors.append(f"{method} {path}: {error!r}")
+            self._answer(500, Problem(500, "Internal Server Error", repr(error)).body(),
+                         problem=True)
 
     def _api(self, method: str, path: str, query: dict, raw: bytes) -> None:
         emulator = self.emulator

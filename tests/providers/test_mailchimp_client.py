@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import mailchimp_marketing
 import pytest
+import requests
 from mailchimp_marketing.api_client import ApiClientError
 
 from pipeline.providers.mailchimp_client import (
@@ -103,6 +104,31 @@ def test_a_wrong_key_is_an_auth_error_and_not_retried(mailchimp_emulator, sleeps
         client.ping()
     assert (caught.value.status, caught.value.title) == (401, "API Key Invalid")
     assert client.calls == 1 and sleeps == []
+
+
+def test_the_raw_client_quirks_the_wrapper_exists_for(mailchimp_emulator, client):
+    """What mailchimp-marketing 3.0.80 itself does against the emulator (DESIGN.md)."""
+    raw = client.client
+    email_hash = subscriber_hash("ann@example.com")
+    raw.lists.set_list_member(client.list_id, email_hash, {"email_address": "ann@example.com",
+                                                           "status_if_new": "subscribed"})
+    with pytest.raises(ApiClientError) as caught:
+        raw.lists.add_list_member(client.list_id, {"email_address": "ann@example.com",
+                                                   "status": "subscribed"})
+    assert str(caught.value) == "" and caught.value.status_code == 400
+    assert isinstance(caught.value.text, str)  # the problem+json, unparsed
+    assert '"title": "Member Exists"' in caught.value.text
+    tagged = raw.lists.update_list_member_tags(client.list_id, email_hash, {"tags": []})
+    assert tagged.status_code == 204 and tagged.content == b""  # a bare Response
+    mailchimp_emulator.control.add_fault("5xx", r"/ping$", count=1, status=500,
+                                         empty_body=True)
+    assert raw.ping.get().status_code == 500  # no exception for an empty-bodied error
+    client.set_timeout(0.2)
+    mailchimp_emulator.control.add_fault("timeout", r"/ping$", count=1, hang_seconds=2)
+    with pytest.raises(ApiClientError) as timed_out:
+        raw.ping.get()
+    assert timed_out.value.status_code is None
+    assert isinstance(timed_out.value.text, requests.Timeout)
 
 
 # -- members ---------------------------------------------------------------------------------
