@@ -16,4 +16,5 @@ from tests.mailchimp_emulator.fixtures import (  # noqa: E402, F401
     _mailchimp_emulator_server,
     mailchimp_emulator,
     mailchimp_emulator_process,
+    mailchimp_settings,
 )

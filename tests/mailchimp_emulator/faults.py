@@ -36,6 +36,7 @@ class FaultRule:
             raise ValueError(f"unknown fault kind {self.kind!r}; one of {sorted(FAULT_KINDS)}")
         if self.kind == "5xx" and not 500 <= self.status <= 599:
             raise ValueError("a 5xx fault needs a status between 500 and 599")
+        self.method = self.method.upper()
         self._pattern = re.compile(self.path)
 
     def to_json(self) -> dict:

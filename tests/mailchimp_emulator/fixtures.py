@@ -76,9 +76,12 @@ class EmulatorControl:
         return self._call("POST", "/batches/run")["ran"]
 
     def fire_webhook(self, event_type: str, data: dict, *, list_id: str | None = None,
-                     fired_at: str | None = None) -> list[dict]:
+                     fired_at: str | None = None, signing_key: str | None = None,
+                     raw_body: str | None = None) -> list[dict]:
+        """POST a list webhook to every registered URL; answers [{url, status}]."""
         return self._call("POST", "/webhooks/fire", json={
-            "type": event_type, "data": data, "list_id": list_id, "fired_at": fired_at})
+            "type": event_type, "data": data, "list_id": list_id, "fired_at": fired_at,
+            "signing_key": signing_key, "raw_body": raw_body})
 
 
 @dataclass
@@ -117,6 +120,14 @@ def mailchimp_emulator(_mailchimp_emulator_server):
     errors = list(emulator.internal_errors)
     emulator.reset(list_id="a1b2c3d4e5")
     assert not errors, f"the emulator failed internally: {errors}"
+
+
+@pytest.fixture
+def mailchimp_settings(mailchimp_emulator, settings):
+    """settings.MAILCHIMP pointing at the in-process emulator; yields the running emulator."""
+    settings.MAILCHIMP = mailchimp_emulator.settings()
+    settings.EMAIL_PROVIDER = "mailchimp"
+    return mailchimp_emulator
 
 
 def start_emulator_process(*extra_args: str, deadline_seconds: float = 20):

@@ -6,6 +6,8 @@ of 10 in flight per API key means what it means at Mailchimp.
 
 import base64
 import collections
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -113,6 +115,8 @@ class Emulator:
                 self.state.sending_seconds = float(value)
             elif key == "batch_autorun":
                 self.runner.autorun = bool(value)
+            elif key == "verify_webhook_urls":
+                self.state.verify_url = _verify_url if value else None
             elif key == "api_keys":
                 self.api_keys = set(value)
             else:
@@ -122,7 +126,9 @@ class Emulator:
     def config(self) -> dict:
         return {"latency_ms": self.latency_ms, "max_in_flight": self.max_in_flight,
                 "sending_seconds": self.state.sending_seconds,
-                "batch_autorun": self.runner.autorun, "fault_kinds": FAULT_KINDS}
+                "batch_autorun": self.runner.autorun,
+                "verify_webhook_urls": self.state.verify_url is not None,
+                "fault_kinds": FAULT_KINDS}
 
     def stats(self) -> dict:
         with self._counters_lock:
@@ -150,27 +156,31 @@ class Emulator:
                     "sends": len(self.state.sends), **self.stats()}
 
     def fire_webhook(self, list_id: str, event_type: str, data: dict,
-                     fired_at: str | None = None) -> list[dict]:
-        """POST a Mailchimp-style form body to every list webhook listening for the event."""
+                     fired_at: str | None = None, signing_key: str | None = None,
+                     raw_body: str | None = None) -> list[dict]:
+        """POST a Mailchimp-style form body (type, fired_at, data[...]) to every list webhook
+        listening for the event. Mailchimp itself does not sign list webhooks; with
+        ``signing_key`` an ``X-Mailchimp-Signature`` header carries base64(HMAC-SHA256(key,
+        raw body)) for deployments that put a signing proxy in front. ``raw_body`` sends exactly
+        that text instead (for malformed-body tests)."""
         with self.state.lock:
             hooks = [h for h in self.state.audience(list_id).webhooks.values()
                      if h["events"].get(event_type)]
-        fields = [("type", event_type),
-                  ("fired_at", fired_at or time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()))]
-        fields += _flatten("data", data)
-        payload = urllib.parse.urlencode(fields).encode()
-        answers = []
-        for hook in hooks:
-            request = urllib.request.Request(
-                hook["url"], data=payload, method="POST",
-                headers={"Content-Type": "application/x-www-form-urlencoded",
-                         "User-Agent": "MailChimp"})
-            try:
-                with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-                    answers.append({"url": hook["url"], "status": answer.status})
-            except urllib.error.HTTPError as error:
-                answers.append({"url": hook["url"], "status": error.code})
-        return answers
+        if raw_body is None:
+            fields = [("type", event_type),
+                      ("fired_at", fired_at or time.strftime("%Y-%m-%d %H:%M:%S",
+                                                             time.gmtime()))]
+            fields += _flatten("data", data)
+            payload = urllib.parse.urlencode(fields).encode()
+        else:
+            payload = raw_body.encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "User-Agent": "MailChimp"}
+        if signing_key:
+            digest = hmac.new(signing_key.encode(), payload, hashlib.sha256).digest()
+            headers["X-Mailchimp-Signature"] = base64.b64encode(digest).decode()
+        return [{"url": hook["url"], "status": _post(hook["url"], payload, headers)}
+                for hook in hooks]
 
     # -- request plumbing used by the handler ------------------------------------------------
     def key_from(self, header: str | None) -> str | None:
@@ -210,6 +220,26 @@ class Emulator:
     def count_route(self, label: str) -> None:
         with self._counters_lock:
             self.by_route[label] += 1
+
+
+def _post(url: str, payload: bytes, headers: dict) -> int:
+    request = urllib.request.Request(url, data=payload, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0  # unreachable
+
+
+def _verify_url(url: str) -> bool:
+    """Mailchimp checks a new webhook URL with a GET and wants a 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310
+            return answer.status == 200
+    except OSError:
+        return False
 
 
 def _flatten(prefix: str, value) -> list[tuple[str, str]]:
@@ -433,7 +463,8 @@ class _Handler(BaseHTTPRequestHandler):
         if (method, path) == ("POST", "/webhooks/fire"):
             return emulator.fire_webhook(body.get("list_id") or emulator.list_id,
                                          body.get("type", ""), body.get("data") or {},
-                                         body.get("fired_at"))
+                                         body.get("fired_at"), body.get("signing_key"),
+                                         body.get("raw_body"))
         if (method, path) == ("GET", "/hash"):
             return {"hash": subscriber_hash(query.get("email", ""))}
         raise Problem(404, "Resource Not Found", f"No control route {method} {path}.")

@@ -130,6 +130,8 @@ class AccountState:
             self.batch_webhooks: dict[str, dict] = {}
             # How long a sent campaign stays in "sending" before it reads "sent".
             self.sending_seconds = 0.0
+            # Mailchimp GETs a new webhook URL and wants a 200; off unless configured.
+            self.verify_url = None
             if self.default_list_id:
                 self.create_list(
                     {
@@ -788,12 +790,14 @@ class AccountState:
             return {"webhooks": hooks, "list_id": list_id, "total_items": len(hooks)}
 
     def add_webhook(self, list_id: str, body: dict) -> dict:
+        url = body.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise invalid("The resource submitted could not be validated: url is required.")
+        if self.verify_url and not self.verify_url(url):  # outside the lock: it is a GET
+            raise invalid(f"The resource submitted could not be validated: {url} did not "
+                          "return 200 to a GET.")
         with self.lock:
             audience = self.audience(list_id)
-            url = body.get("url")
-            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-                raise invalid("The resource submitted could not be validated: url is "
-                              "required.")
             events = {k: bool((body.get("events") or {}).get(k, False)) for k in (
                 "subscribe", "unsubscribe", "profile", "cleaned", "upemail", "campaign")}
             sources = {k: bool((body.get("sources") or {}).get(k, False))

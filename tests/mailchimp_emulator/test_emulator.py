@@ -1,5 +1,8 @@
 """The emulator's own behaviour: auth, control API, faults, clocks, webhooks, the CLI process."""
 
+import base64
+import hashlib
+import hmac
 import threading
 import urllib.parse
 from datetime import UTC, datetime, timedelta
@@ -9,7 +12,12 @@ import pytest
 import requests
 import time_machine
 
-from pipeline.providers.mailchimp_client import MailchimpClient, RateLimited, RetryPolicy
+from pipeline.providers.mailchimp_client import (
+    InvalidRequest,
+    MailchimpClient,
+    RateLimited,
+    RetryPolicy,
+)
 
 from .faults import Faults
 
@@ -140,8 +148,14 @@ def test_fire_webhook_posts_a_mailchimp_form(mailchimp_emulator, client):
     class Receiver(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((self.path, self.headers["Content-Type"], body.decode()))
+            received.append((self.path, self.headers["Content-Type"], body.decode(),
+                             self.headers.get("X-Mailchimp-Signature")))
             self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self):  # Mailchimp's URL check when a webhook is saved
+            self.send_response(200 if self.path.startswith("/hooks/") else 404)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -152,18 +166,26 @@ def test_fire_webhook_posts_a_mailchimp_form(mailchimp_emulator, client):
     thread = threading.Thread(target=receiver.serve_forever, daemon=True)
     thread.start()
     try:
-        url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks/s3cret"
+        base = f"http://127.0.0.1:{receiver.server_address[1]}"
+        url = base + "/hooks/s3cret"
+        mailchimp_emulator.control.configure(verify_webhook_urls=True)
+        with pytest.raises(InvalidRequest):
+            client.create_webhook(base + "/elsewhere", events=["unsubscribe"])
         client.create_webhook(url, events=["unsubscribe"])
         answers = mailchimp_emulator.control.fire_webhook(
             "unsubscribe", {"email": "ann@example.com", "merges": {"FNAME": "Ann"}},
-            fired_at="2031-03-03 09:00:00")
+            fired_at="2031-03-03 09:00:00", signing_key="k3y")
         assert mailchimp_emulator.control.fire_webhook("subscribe", {"email": "x@y.z"}) == []
+        mailchimp_emulator.control.fire_webhook("unsubscribe", {}, raw_body="type=%%%")
     finally:
         receiver.shutdown()
         receiver.server_close()
     assert answers == [{"url": url, "status": 200}]
-    path, content_type, body = received[0]
+    path, content_type, body, signature = received[0]
     assert path == "/hooks/s3cret" and content_type == "application/x-www-form-urlencoded"
+    expected = hmac.new(b"k3y", body.encode(), hashlib.sha256).digest()
+    assert signature == base64.b64encode(expected).decode()
+    assert received[1][2:] == ("type=%%%", None)
     assert dict(urllib.parse.parse_qsl(body)) == {
         "type": "unsubscribe", "fired_at": "2031-03-03 09:00:00",
         "data[email]": "ann@example.com", "data[merges][FNAME]": "Ann"}

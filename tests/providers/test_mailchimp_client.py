@@ -58,8 +58,8 @@ def ready_campaign(client: MailchimpClient, **kwargs) -> str:
 
 
 # -- building the client ---------------------------------------------------------------------
-def test_from_settings_points_the_real_client_at_the_api_url(mailchimp_emulator, settings):
-    settings.MAILCHIMP = mailchimp_emulator.settings()
+def test_from_settings_points_the_real_client_at_the_api_url(mailchimp_settings):
+    mailchimp_emulator = mailchimp_settings
     client = MailchimpClient.from_settings()
     assert client.host == mailchimp_emulator.url
     assert client.client.api_client.server == ""
