@@ -318,8 +318,13 @@ class MailchimpClient:
                       status_if_new: str = "pending", status: str | None = None,
                       merge_fields: dict | None = None, interests: dict | None = None,
                       language: str | None = None) -> dict:
-        """PUT by hash: creates with ``status_if_new`` or updates; safe to repeat."""
-        body = {"email_address": email, "status_if_new": status_if_new}
+        """PUT by hash: creates with ``status_if_new`` or updates; safe to repeat.
+
+        With ``status`` the member gets that status whether new or not, and ``status_if_new``
+        is left out: the description's oneOf accepts one or the other, not both."""
+        body = {"email_address": email}
+        if status is None:
+            body["status_if_new"] = status_if_new
         for key, value in (("status", status), ("merge_fields", merge_fields),
                            ("interests", interests), ("language", language)):
             if value is not None:

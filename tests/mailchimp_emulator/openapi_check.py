@@ -131,6 +131,25 @@ class OpenApiCheck:
                 for e in self.validator(schema).iter_errors(instance)]
 
 
+    def request_errors(self, operation: Operation, body: bytes) -> list[str]:
+        """How a request body breaks the operation's documented requestBody."""
+        documented = operation.spec.get("requestBody")
+        empty = body.strip() in (b"", b"null")  # the client sends "null" for no body
+        if documented is None:
+            return [] if empty else ["a body was sent to an operation that takes none"]
+        if empty:
+            return ["the required body is missing"] if documented.get("required") else []
+        schema = (documented.get("content") or {}).get("application/json", {}).get("schema")
+        try:
+            instance = json.loads(body)
+        except json.JSONDecodeError as error:
+            return [f"body is not JSON: {error}"]
+        if schema is None:
+            return []
+        return [f"{'/'.join(map(str, e.instance_path)) or '(root)'}: {e.message}"
+                for e in self.validator(schema).iter_errors(instance)]
+
+
 class Conformance:
     """The trimmed description first (the routes we use), the full one for the few it lacks."""
 
@@ -139,6 +158,7 @@ class Conformance:
         self.checked: set[tuple[str, str]] = set()
         self.checked_in_full: set[tuple[str, str]] = set()
         self.answers = 0
+        self.requests_checked: set[tuple[str, str]] = set()
 
     @cached_property
     def full(self) -> OpenApiCheck:
@@ -158,6 +178,18 @@ class Conformance:
         self.answers += 1
         return [f"{method} {path} -> {status}: {error}"
                 for error in checker.errors(operation, status, content_type, body)]
+
+    def check_request(self, method: str, path: str, body: bytes) -> list[str]:
+        path = path.split("?")[0]
+        operation = self.trimmed.find(method, path)
+        checker = self.trimmed
+        if operation is None:
+            operation, checker = self.full.find(method, path), self.full
+        if operation is None:
+            return [f"{method} {path} is not in Mailchimp's description"]
+        self.requests_checked.add((operation.method, operation.template))
+        return [f"{method} {path} request: {error}"
+                for error in checker.request_errors(operation, body)]
 
     def trimmed_operations(self) -> set[tuple[str, str]]:
         return {(op.method, op.template) for op in self.trimmed.operations}

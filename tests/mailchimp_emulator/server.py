@@ -43,6 +43,7 @@ class Emulator:
         self.runner = BatchRunner(self.state)
         self.state.batch_runner = self.runner
         self.faults = Faults(seed=fault_seed)
+        self.record_requests = False
         self._counters_lock = threading.Lock()
         self._reset_counters()
         self._wake = threading.Event()  # set to release hanging requests
@@ -59,6 +60,7 @@ class Emulator:
             self.rejected_over_limit = 0
             self.by_route: collections.Counter = collections.Counter()
             self.internal_errors: list[str] = []
+            self.recorded: list[tuple[str, str, bytes]] = []  # when record_requests is on
 
     @property
     def base_url(self) -> str:
@@ -93,6 +95,7 @@ class Emulator:
         self._wake = threading.Event()
         self.state.reset(default_list_id=list_id)
         self.runner.autorun = True
+        self.record_requests = False
         self._reset_counters()
 
     # -- what tests read ---------------------------------------------------------------------
@@ -117,6 +120,8 @@ class Emulator:
                 self.runner.autorun = bool(value)
             elif key == "verify_webhook_urls":
                 self.state.verify_url = _verify_url if value else None
+            elif key == "record_requests":
+                self.record_requests = bool(value)
             elif key == "api_keys":
                 self.api_keys = set(value)
             else:
@@ -332,6 +337,9 @@ class _Handler(BaseHTTPRequestHandler):
             fault = emulator.faults.match(method, path)
             if fault:
                 self._before(fault, wake)
+            if emulator.record_requests:
+                with emulator._counters_lock:
+                    emulator.recorded.append((method, path, raw))
             body = self._json_body(raw)
             api_path = path.removeprefix(API_PREFIX) or "/"
             try:

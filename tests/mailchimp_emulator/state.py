@@ -454,11 +454,15 @@ class AccountState:
                         if entry.get("status"):
                             self._set_status(existing, entry["status"])
                         self._apply(audience, existing, entry)
+                        member = existing
                         updated.append(existing)
                     else:
                         if not status:
                             raise invalid("Status is required for new members.")
-                        created.append(self._new_member(audience, email, status, entry))
+                        member = self._new_member(audience, email, status, entry)
+                        created.append(member)
+                    self._batch_tags(audience, member, entry.get("tags"),
+                                     sync=bool(body.get("sync_tags")))
                 except Problem as problem:
                     errors.append(self._batch_error(email, "ERROR_GENERIC", problem.detail))
             return {
@@ -467,6 +471,14 @@ class AccountState:
                 "errors": errors, "total_created": len(created),
                 "total_updated": len(updated), "error_count": len(errors),
             }
+
+    def _batch_tags(self, audience: Audience, member: Member, names, *, sync: bool) -> None:
+        names = [n for n in (names or []) if isinstance(n, str)]
+        changes = [{"name": n, "status": "active"} for n in names]
+        if sync:  # sync_tags: the given tags replace the member's others
+            changes += [{"name": s.name, "status": "inactive"} for s in audience.segments.values()
+                        if s.type == "static" and member.id in s.members and s.name not in names]
+        self._tag(audience, member, changes)
 
     @staticmethod
     def _batch_error(email, code: str, message: str) -> dict:

@@ -461,3 +461,49 @@ def test_more_than_ten_in_flight_get_429_and_backoff_gets_through(mailchimp_emul
     burst(RetryPolicy(max_attempts=8, base_seconds=0.1, cap_seconds=1))
     assert outcomes == ["ok"] * 20
     assert mailchimp_emulator.control.stats()["peak_in_flight"] <= 10
+
+
+# -- what the wrapper sends ------------------------------------------------------------------
+def test_the_wrapper_sends_bodies_the_description_accepts(mailchimp_emulator, client):
+    """Every request body the wrapper builds validates against the operation's requestBody."""
+    from tests.mailchimp_emulator.openapi_check import Conformance
+
+    mailchimp_emulator.control.configure(record_requests=True)
+    category = client.ensure_interest_category("Series")
+    sleep = client.ensure_interest(category["id"], "Sleep")
+    client.add_merge_field(name="Source", tag="SOURCE")
+    client.upsert_member("ann@example.com", status_if_new="pending", status="subscribed",
+                         merge_fields={"FNAME": "Ann"}, interests={sleep["id"]: True},
+                         language="en")
+    client.add_member("bob@example.com", status="subscribed", tags=["early"])
+    client.update_member("bob@example.com", {"status": "unsubscribed"})
+    client.set_member_tags("ann@example.com", active=["vip"], inactive=["early"])
+    client.batch_subscribe([{"email_address": "c@example.com", "status_if_new": "subscribed",
+                             "interests": {sleep["id"]: True}, "tags": ["imported"]}])
+    saved = client.create_segment("Sleep", conditions=[{
+        "condition_type": "Interests", "field": f"interests-{category['id']}",
+        "op": "interestcontains", "value": [sleep["id"]]}])
+    static = client.create_segment("Picked", static_emails=["ann@example.com"])
+    client.update_segment(static["id"], {"name": "Picked by hand"})
+    client.create_webhook("http://127.0.0.1:9/hooks/x", events=["subscribe", "upemail"])
+    campaign = client.create_campaign(subject="S", from_name="P", reply_to="p@example.com",
+                                      preview_text="Pre", segment_opts={
+                                          "saved_segment_id": saved["id"]})
+    client.update_campaign(campaign["id"], {"settings": {"subject_line": "S2"}})
+    client.set_campaign_content(campaign["id"], html=READY_HTML, plain_text="text *|UNSUB|*")
+    client.send_test(campaign["id"], ["editor@example.com"])
+    at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=3)
+    client.schedule_campaign(campaign["id"], at)
+    client.unschedule_campaign(campaign["id"])
+    client.send_campaign(campaign["id"])
+    client.start_batch([{"method": "PATCH", "operation_id": "x",
+                         "path": f"/lists/{client.list_id}/members/"
+                                 f"{subscriber_hash('c@example.com')}",
+                         "body": {"vip": True}}])
+
+    conformance = Conformance()
+    errors = []
+    for method, path, body in mailchimp_emulator.emulator.recorded:
+        errors += conformance.check_request(method, path, body)
+    assert errors == [], "\n".join(errors)
+    assert len(conformance.requests_checked) >= 20
