@@ -332,6 +332,25 @@ class MailchimpClient:
         return self.call("upsert_member", self.client.lists.set_list_member,
                          self._list(list_id), subscriber_hash(email), body, member_call=True)
 
+    def iter_members(self, *, list_id: str | None = None, status: str | None = None,
+                     since_last_changed: datetime | None = None, page_size: int = 1000):
+        """Every member, page by page (for pulling statuses back into our list)."""
+        list_id = self._list(list_id)
+        filters = {"count": page_size}
+        if status:
+            filters["status"] = status
+        if since_last_changed:
+            filters["since_last_changed"] = since_last_changed.astimezone(UTC).isoformat()
+        offset = 0
+        while True:
+            page = self.call("iter_members", lambda o=offset: self.client.lists.
+                             get_list_members_info(list_id, offset=o, **filters))
+            members = page.get("members", [])
+            yield from members
+            offset += len(members)
+            if not members or offset >= page.get("total_items", 0):
+                return
+
     def add_member(self, email: str, *, status: str, list_id: str | None = None,
                    **fields) -> dict:
         """POST: refuses an existing member ("Member Exists"), so not retried after a timeout."""
@@ -554,6 +573,21 @@ class MailchimpClient:
 
     def batch_status(self, batch_id: str) -> dict:
         return self.call("batch_status", self.client.batches.status, batch_id)
+
+    def wait_for_batch(self, batch_id: str, *, timeout_seconds: float = 600,
+                       poll_seconds: float = 2.0,
+                       clock: Callable[[], float] = time.monotonic) -> dict:
+        """Poll a batch until it is finished, within a bounded time; returns its status."""
+        deadline = clock() + timeout_seconds
+        while True:
+            batch = self.batch_status(batch_id)
+            if batch.get("status") == "finished":
+                return batch
+            if clock() >= deadline:
+                raise TransientError(f"batch {batch_id} still {batch.get('status')} after "
+                                     f"{timeout_seconds:.0f}s", operation="wait_for_batch",
+                                     outcome_unknown=True)
+            self._sleep(poll_seconds)
 
     def batch_results(self, response_body_url: str) -> list[dict]:
         """Download a finished batch's gzipped tar and return every operation's result, with

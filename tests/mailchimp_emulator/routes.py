@@ -6,6 +6,7 @@ body None means an empty 204 answer.
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from .problems import Problem, invalid, not_found
 from .state import AccountState
@@ -75,8 +76,15 @@ def batch_subscribe(state, p, q, b):
 @route("GET", "/lists/{list_id}/members")
 def list_members(state, p, q, b):
     offset, count = page(q)
+    since = None
+    if q.get("since_last_changed"):
+        try:
+            since = datetime.fromisoformat(q["since_last_changed"].replace("Z", "+00:00"))
+        except ValueError:
+            raise invalid("since_last_changed must be an ISO 8601 time.") from None
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
     return ok(state.list_members(p["list_id"], status=q.get("status"), offset=offset,
-                                 count=count))
+                                 count=count, since_last_changed=since))
 
 
 @route("POST", "/lists/{list_id}/members")

@@ -380,11 +380,12 @@ class AccountState:
             return self.member_json(audience, member)
 
     def list_members(self, list_id: str, *, status: str | None, offset: int,
-                     count: int) -> dict:
+                     count: int, since_last_changed: datetime | None = None) -> dict:
         with self.lock:
             audience = self.audience(list_id)
             members = [m for m in audience.members.values()
-                       if status is None or m.visible_status == status]
+                       if (status is None or m.visible_status == status)
+                       and (since_last_changed is None or m.last_changed >= since_last_changed)]
             page = members[offset: offset + count]
             return {"members": [self.member_json(audience, m) for m in page],
                     "list_id": list_id, "total_items": len(members)}

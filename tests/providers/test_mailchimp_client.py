@@ -507,3 +507,26 @@ def test_the_wrapper_sends_bodies_the_description_accepts(mailchimp_emulator, cl
         errors += conformance.check_request(method, path, body)
     assert errors == [], "\n".join(errors)
     assert len(conformance.requests_checked) >= 20
+
+
+def test_iter_members_pages_and_filters(client):
+    client.batch_subscribe([{"email_address": f"m{i}@example.com", "status": "subscribed"}
+                            for i in range(25)])
+    client.upsert_member("left@example.com", status_if_new="unsubscribed")
+    assert len(list(client.iter_members(page_size=10))) == 26
+    assert [m["email_address"] for m in client.iter_members(status="unsubscribed")] == [
+        "left@example.com"]
+    future = datetime.now(UTC) + timedelta(days=1)
+    assert list(client.iter_members(since_last_changed=future)) == []
+
+
+def test_wait_for_batch_polls_within_a_deadline(mailchimp_emulator, client, sleeps):
+    mailchimp_emulator.control.configure(batch_autorun=False)
+    started = client.start_batch([{"method": "GET", "path": "/ping"}])
+    ticks = iter(range(100))
+    with pytest.raises(TransientError):
+        client.wait_for_batch(started["id"], timeout_seconds=3, poll_seconds=1,
+                              clock=lambda: next(ticks))
+    assert sleeps == [1, 1]  # polled at t=1 and t=2, gave up at t=3
+    mailchimp_emulator.control.run_batches()
+    assert client.wait_for_batch(started["id"])["status"] == "finished"
