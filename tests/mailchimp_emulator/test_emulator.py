@@ -204,3 +204,35 @@ def test_the_command_line_emulator_serves_the_real_client(mailchimp_emulator_pro
     with pytest.raises(RateLimited):
         client.ping()
     assert running.control.stats()["by_route"]["POST /lists/{list_id}"] == 1
+
+
+def test_parallel_writers_leave_one_consistent_account(mailchimp_emulator):
+    """Ten clients at once (the connection limit), overlapping addresses: no lost or double
+    members, no internal error."""
+    errors = []
+
+    def writer(worker: int):
+        client = MailchimpClient(api_key=mailchimp_emulator.api_key,
+                                 api_url=mailchimp_emulator.url,
+                                 list_id=mailchimp_emulator.list_id,
+                                 retry=RetryPolicy(max_attempts=8, base_seconds=0.01))
+        try:
+            client.batch_subscribe([{"email_address": f"shared{i}@example.com",
+                                     "status": "subscribed"} for i in range(100)])
+            for i in range(20):
+                client.upsert_member(f"own{worker}-{i}@example.com",
+                                     status_if_new="subscribed")
+                client.set_member_tags(f"own{worker}-{i}@example.com", active=[f"w{worker}"])
+        except Exception as error:  # collected: a thread cannot fail the test itself
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    state = mailchimp_emulator.control.state()
+    assert state["lists"][mailchimp_emulator.list_id]["by_status"] == {"subscribed": 300}
+    assert state["lists"][mailchimp_emulator.list_id]["segments"] == 10
+    assert state["internal_errors"] == []
