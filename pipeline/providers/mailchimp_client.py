@@ -238,13 +238,23 @@ class MailchimpClient:
 
     # -- the one call path ---------------------------------------------------------------------
     def call(self, operation: str, function: Callable, *args, retry: str = RETRY_TRANSIENT,
-             member_call: bool = False) -> dict:
-        """Run one client method with normalisation and the retry rule; returns a dict."""
+             member_call: bool = False, deletes: bool = False) -> dict:
+        """Run one client method with normalisation and the retry rule; returns a dict.
+
+        For a delete (``deletes``), a 404 on a retry after a lost answer means the first try
+        worked, so it counts as done."""
         attempt = 0
+        outcome_unknown = False
         while True:
             try:
                 return self._call_once(operation, function, args, member_call)
+            except NotFound:
+                if deletes and outcome_unknown:
+                    return {}
+                raise
             except RetryableError as error:
+                outcome_unknown = outcome_unknown or (
+                    isinstance(error, TransientError) and error.outcome_unknown)
                 may_retry = retry == RETRY_TRANSIENT or (
                     retry == RETRY_REJECTED and isinstance(error, RateLimited))
                 attempt += 1
@@ -368,13 +378,14 @@ class MailchimpClient:
 
     def archive_member(self, email: str, *, list_id: str | None = None) -> dict:
         return self.call("archive_member", self.client.lists.delete_list_member,
-                         self._list(list_id), subscriber_hash(email), member_call=True)
+                         self._list(list_id), subscriber_hash(email), member_call=True,
+                         deletes=True)
 
     def delete_member_permanently(self, email: str, *, list_id: str | None = None) -> dict:
         """GDPR erase: the address can never be re-imported, only re-subscribe itself."""
         return self.call("delete_member_permanently",
                          self.client.lists.delete_list_member_permanent, self._list(list_id),
-                         subscriber_hash(email), member_call=True)
+                         subscriber_hash(email), member_call=True, deletes=True)
 
     def set_member_tags(self, email: str, *, active: Iterable[str] = (),
                         inactive: Iterable[str] = (), list_id: str | None = None) -> dict:
@@ -468,7 +479,7 @@ class MailchimpClient:
 
     def delete_segment(self, segment_id: int, *, list_id: str | None = None) -> dict:
         return self.call("delete_segment", self.client.lists.delete_segment,
-                         self._list(list_id), str(segment_id))
+                         self._list(list_id), str(segment_id), deletes=True)
 
     def webhooks(self, *, list_id: str | None = None) -> list[dict]:
         return self.call("webhooks", self.client.lists.get_list_webhooks,
@@ -508,7 +519,8 @@ class MailchimpClient:
         return self.call("update_campaign", self.client.campaigns.update, campaign_id, changes)
 
     def delete_campaign(self, campaign_id: str) -> dict:
-        return self.call("delete_campaign", self.client.campaigns.remove, campaign_id)
+        return self.call("delete_campaign", self.client.campaigns.remove, campaign_id,
+                         deletes=True)
 
     def set_campaign_content(self, campaign_id: str, *, html: str,
                              plain_text: str | None = None) -> dict:

@@ -507,6 +507,7 @@ def test_the_wrapper_sends_bodies_the_description_accepts(mailchimp_emulator, cl
         errors += conformance.check_request(method, path, body)
     assert errors == [], "\n".join(errors)
     assert len(conformance.requests_checked) >= 20
+    print(f"\nrequest bodies checked for {len(conformance.requests_checked)} operations")
 
 
 def test_iter_members_pages_and_filters(client):
@@ -530,3 +531,12 @@ def test_wait_for_batch_polls_within_a_deadline(mailchimp_emulator, client, slee
     assert sleeps == [1, 1]  # polled at t=1 and t=2, gave up at t=3
     mailchimp_emulator.control.run_batches()
     assert client.wait_for_batch(started["id"])["status"] == "finished"
+
+
+def test_a_delete_whose_answer_was_lost_is_done_on_retry(mailchimp_emulator, client, sleeps):
+    client.upsert_member("gone@example.com", status_if_new="subscribed")
+    mailchimp_emulator.control.add_fault("answer-lost", r"/actions/delete-permanent$", count=1)
+    assert client.delete_member_permanently("gone@example.com") == {}
+    assert client.calls == 3 and len(sleeps) == 1  # the retry met a 404: already deleted
+    with pytest.raises(NotFound):
+        client.delete_member_permanently("gone@example.com")
