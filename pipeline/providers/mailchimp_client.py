@@ -103,7 +103,7 @@ MEMBER_TITLES = {"Member Exists", "Forgotten Email Not Subscribed", "Member In C
                  "Invalid Resource"}
 
 
-def _problem_from(text) -> dict:
+def _json_object(text) -> dict:
     if isinstance(text, dict):
         return text
     if isinstance(text, (str, bytes)) and text:
@@ -274,14 +274,13 @@ class MailchimpClient:
             raise self._from_api_error(error, operation, member_call) from error
         if isinstance(result, requests.Response):
             if result.ok:  # 204, or a 2xx with a body the client could not read
-                return _problem_from(result.text) if result.content else {}
-            raise error_for(result.status_code, _problem_from(result.text), operation=operation,
+                return _json_object(result.text) if result.content else {}
+            raise error_for(result.status_code, _json_object(result.text), operation=operation,
                             response=result, member_call=member_call)
         if isinstance(result, dict):
             return result
-        if isinstance(result, str):
-            parsed = _problem_from(result)
-            return parsed
+        if isinstance(result, str):  # a 2xx body that was not application/json
+            return _json_object(result)
         return {"result": result}
 
     @staticmethod
@@ -298,7 +297,7 @@ class MailchimpClient:
                                   operation=operation, outcome_unknown=True)
         if isinstance(cause, BaseException):
             return MailchimpError(f"{operation}: {cause!r}", operation=operation)
-        return error_for(error.status_code, _problem_from(cause), operation=operation,
+        return error_for(error.status_code, _json_object(cause), operation=operation,
                          member_call=member_call)
 
     # -- account and lists ---------------------------------------------------------------------
@@ -610,7 +609,7 @@ class MailchimpClient:
             raise TransientError(f"batch results: {error}", operation="batch_results",
                                  outcome_unknown=False) from error
         if answer.status_code != 200:
-            raise error_for(answer.status_code, _problem_from(answer.text),
+            raise error_for(answer.status_code, _json_object(answer.text),
                             operation="batch_results", response=answer)
         return parse_batch_results(answer.content)
 
@@ -623,6 +622,6 @@ def parse_batch_results(archive: bytes) -> list[dict]:
                 continue
             for item in json.load(tar.extractfile(member)):
                 item = dict(item)
-                item["response"] = _problem_from(item.get("response"))
+                item["response"] = _json_object(item.get("response"))
                 results.append(item)
     return results

@@ -65,6 +65,14 @@ def test_from_settings_points_the_real_client_at_the_api_url(mailchimp_settings)
     assert client.client.api_client.server == ""
     assert client.ping()["health_status"] == "Everything's Chimpy!"
     assert client.get_list()["id"] == mailchimp_emulator.list_id
+    second = client.create_list({
+        "name": "Second", "permission_reminder": "You asked.", "email_type_option": False,
+        "contact": {"company": "P", "address1": "1 St", "city": "London", "state": "",
+                    "zip": "N1", "country": "GB"},
+        "campaign_defaults": {"from_name": "P", "from_email": "p@example.com", "subject": "",
+                              "language": "en"}})
+    assert [audience["id"] for audience in client.all_lists(count=1)] == [
+        mailchimp_emulator.list_id, second["id"]]  # two pages of one
 
 
 def test_settings_without_key_or_list_are_refused(settings):
