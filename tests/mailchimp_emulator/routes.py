@@ -53,8 +53,10 @@ def ping(state, p, q, b):
 
 @route("GET", "/lists")
 def get_lists(state, p, q, b):
+    offset, count = page(q)
     lists = state.all_lists()
-    return ok({"lists": lists, "total_items": len(lists), "constraints": {
+    return ok({"lists": lists[offset: offset + count], "total_items": len(lists),
+               "constraints": {
         "may_create": True, "max_instances": 100, "current_total_instances": len(lists)}})
 
 
