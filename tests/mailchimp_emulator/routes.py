@@ -42,6 +42,12 @@ def ok(body):
     return 200, body
 
 
+def paged(body: dict, key: str, query: dict) -> tuple[int, dict]:
+    """Apply count/offset to a collection answer; total_items stays the full count."""
+    offset, count = page(query)
+    return ok({**body, key: body[key][offset: offset + count]})
+
+
 def no_content(_=None):
     return 204, None
 
@@ -131,7 +137,7 @@ def post_member_tags(state, p, q, b):
 
 @route("GET", "/lists/{list_id}/merge-fields")
 def get_merge_fields(state, p, q, b):
-    return ok(state.list_merge_fields(p["list_id"]))
+    return paged(state.list_merge_fields(p["list_id"]), "merge_fields", q)
 
 
 @route("POST", "/lists/{list_id}/merge-fields")
@@ -141,7 +147,7 @@ def post_merge_field(state, p, q, b):
 
 @route("GET", "/lists/{list_id}/interest-categories")
 def get_categories(state, p, q, b):
-    return ok(state.list_categories(p["list_id"]))
+    return paged(state.list_categories(p["list_id"]), "categories", q)
 
 
 @route("POST", "/lists/{list_id}/interest-categories")
@@ -151,7 +157,7 @@ def post_category(state, p, q, b):
 
 @route("GET", "/lists/{list_id}/interest-categories/{interest_category_id}/interests")
 def get_interests(state, p, q, b):
-    return ok(state.list_interests(p["list_id"], p["interest_category_id"]))
+    return paged(state.list_interests(p["list_id"], p["interest_category_id"]), "interests", q)
 
 
 @route("POST", "/lists/{list_id}/interest-categories/{interest_category_id}/interests")
@@ -161,7 +167,7 @@ def post_interest(state, p, q, b):
 
 @route("GET", "/lists/{list_id}/segments")
 def get_segments(state, p, q, b):
-    return ok(state.list_segments(p["list_id"], type_=q.get("type")))
+    return paged(state.list_segments(p["list_id"], type_=q.get("type")), "segments", q)
 
 
 @route("POST", "/lists/{list_id}/segments")
@@ -191,7 +197,7 @@ def delete_segment(state, p, q, b):
 
 @route("GET", "/lists/{list_id}/webhooks")
 def get_webhooks(state, p, q, b):
-    return ok(state.list_webhooks(p["list_id"]))
+    return paged(state.list_webhooks(p["list_id"]), "webhooks", q)
 
 
 @route("POST", "/lists/{list_id}/webhooks")
@@ -283,7 +289,7 @@ def get_report(state, p, q, b):
 
 @route("GET", "/batch-webhooks")
 def get_batch_webhooks(state, p, q, b):
-    return ok(state.list_batch_webhooks())
+    return paged(state.list_batch_webhooks(), "webhooks", q)
 
 
 @route("POST", "/batch-webhooks")
