@@ -395,8 +395,8 @@ class MailchimpClient:
                          member_call=True)
 
     def member_tags(self, email: str, *, list_id: str | None = None) -> list[str]:
-        answer = self.call("member_tags", self.client.lists.get_list_member_tags,
-                           self._list(list_id), subscriber_hash(email), member_call=True)
+        answer = self.call("member_tags", lambda lid, h: self.client.lists.get_list_member_tags(
+            lid, h, count=1000), self._list(list_id), subscriber_hash(email), member_call=True)
         return [tag["name"] for tag in answer.get("tags", [])]
 
     def batch_subscribe(self, members: list[dict], *, update_existing: bool = True,

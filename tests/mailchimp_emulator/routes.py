@@ -127,7 +127,7 @@ def delete_member_permanent(state, p, q, b):
 
 @route("GET", "/lists/{list_id}/members/{subscriber_hash}/tags")
 def get_member_tags(state, p, q, b):
-    return ok(state.member_tags(p["list_id"], p["subscriber_hash"]))
+    return paged(state.member_tags(p["list_id"], p["subscriber_hash"]), "tags", q)
 
 
 @route("POST", "/lists/{list_id}/members/{subscriber_hash}/tags")
@@ -197,7 +197,7 @@ def delete_segment(state, p, q, b):
 
 @route("GET", "/lists/{list_id}/webhooks")
 def get_webhooks(state, p, q, b):
-    return paged(state.list_webhooks(p["list_id"]), "webhooks", q)
+    return ok(state.list_webhooks(p["list_id"]))  # not paged at Mailchimp either
 
 
 @route("POST", "/lists/{list_id}/webhooks")
@@ -313,11 +313,40 @@ def resolve(method: str, path: str) -> tuple[Handler, dict, str]:
     raise not_found()
 
 
+def select_fields(body, fields: list[list[str]] | None, exclude: list[list[str]]):
+    """Mailchimp's ``fields`` / ``exclude_fields``: dotted paths; lists apply to each item."""
+    if isinstance(body, list):
+        return [select_fields(item, fields, exclude) for item in body]
+    if not isinstance(body, dict):
+        return body
+    result = {}
+    for key, value in body.items():
+        if [key] in exclude:
+            continue
+        if fields is not None and not any(f[0] == key for f in fields):
+            continue
+        deeper = None if fields is None or [key] in fields else [
+            f[1:] for f in fields if f[0] == key and len(f) > 1]
+        result[key] = select_fields(value, deeper, [e[1:] for e in exclude
+                                                    if e[0] == key and len(e) > 1])
+    return result
+
+
+def _paths(text: str | None) -> list[list[str]] | None:
+    if not text:
+        return None
+    return [item.strip().split(".") for item in text.split(",") if item.strip()]
+
+
 def dispatch(state: AccountState, method: str, path: str, query: dict,
              body: dict) -> tuple[int, dict | None]:
     """Run one API call; Problems become (status, problem body)."""
     try:
         handler, params, _ = resolve(method, path)
-        return handler(state, params, query, body)
+        status, answer = handler(state, params, query, body)
     except Problem as problem:
         return problem.status, problem.body()
+    if answer is not None and ("fields" in query or "exclude_fields" in query):
+        answer = select_fields(answer, _paths(query.get("fields")),
+                               _paths(query.get("exclude_fields")) or [])
+    return status, answer

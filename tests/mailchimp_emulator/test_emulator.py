@@ -236,3 +236,17 @@ def test_parallel_writers_leave_one_consistent_account(mailchimp_emulator):
     assert state["lists"][mailchimp_emulator.list_id]["by_status"] == {"subscribed": 300}
     assert state["lists"][mailchimp_emulator.list_id]["segments"] == 10
     assert state["internal_errors"] == []
+
+
+def test_fields_and_exclude_fields_trim_answers(mailchimp_emulator, client):
+    client.upsert_member("ann@example.com", status_if_new="subscribed")
+    url = f"{mailchimp_emulator.url}/lists/{mailchimp_emulator.list_id}/members"
+    auth = ("x", mailchimp_emulator.api_key)
+    trimmed = requests.get(url, auth=auth, timeout=5, params={
+        "fields": "members.email_address,members.status,total_items"}).json()
+    assert trimmed == {"members": [{"email_address": "ann@example.com",
+                                    "status": "subscribed"}], "total_items": 1}
+    without = requests.get(url, auth=auth, timeout=5,
+                           params={"exclude_fields": "members.stats,list_id"}).json()
+    assert "list_id" not in without and "stats" not in without["members"][0]
+    assert without["members"][0]["email_address"] == "ann@example.com"
