@@ -369,9 +369,9 @@ def test_server_errors_are_retried_then_raised(mailchimp_emulator, client, sleep
 
 
 def test_a_timeout_on_an_idempotent_call_is_retried(mailchimp_emulator, client):
-    client.set_timeout(0.3)
+    client.set_timeout(1.0)
     mailchimp_emulator.control.add_fault("timeout", r"/members/", method="PUT", count=1,
-                                         hang_seconds=3)
+                                         hang_seconds=5)
     member = client.upsert_member("ann@example.com", status_if_new="subscribed")
     assert member["status"] == "subscribed" and client.calls == 2
 
@@ -402,9 +402,9 @@ def test_send_is_never_retried_and_a_lost_answer_is_reconciled_by_status(mailchi
 
 def test_a_send_that_hangs_past_the_timeout_is_not_retried(mailchimp_emulator, client):
     campaign_id = ready_campaign(client)
-    client.set_timeout(0.3)
+    client.set_timeout(1.0)
     mailchimp_emulator.control.add_fault("answer-lost", r"/actions/send$", count=1,
-                                         hang_seconds=3)
+                                         hang_seconds=5)
     with pytest.raises(TransientError) as caught:
         client.send_campaign(campaign_id)
     assert caught.value.outcome_unknown
@@ -414,8 +414,8 @@ def test_a_send_that_hangs_past_the_timeout_is_not_retried(mailchimp_emulator, c
 
 def test_a_send_that_times_out_before_being_applied_reads_save(mailchimp_emulator, client):
     campaign_id = ready_campaign(client)
-    client.set_timeout(0.3)
-    mailchimp_emulator.control.add_fault("timeout", r"/actions/send$", count=1, hang_seconds=3)
+    client.set_timeout(1.0)
+    mailchimp_emulator.control.add_fault("timeout", r"/actions/send$", count=1, hang_seconds=5)
     with pytest.raises(TransientError):
         client.send_campaign(campaign_id)
     assert client.campaign_status(campaign_id) == "save"  # safe to send again
@@ -439,7 +439,7 @@ def test_a_closed_port_is_a_transient_error():
 
 
 def test_more_than_ten_in_flight_get_429_and_backoff_gets_through(mailchimp_emulator):
-    mailchimp_emulator.control.configure(latency_ms=150)
+    mailchimp_emulator.control.configure(latency_ms=300)
     outcomes: list = []
     lock = threading.Lock()
 
