@@ -29,6 +29,7 @@ def make_series(*, title="Moving Well", slug=None, live=True, **fields) -> Serie
     )
     if live:
         series.save_revision().publish()
+        series.refresh_from_db()
     return series
 
 
