@@ -146,4 +146,6 @@ def _video(block, before, after, draft: ArticleDraft) -> list[DraftBlock]:
             })]
     draft.notes.append(f"video without a presenter credit kept as a link: {url}")
     link = f'<a href="{html.escape(url)}">{html.escape(url, quote=False)}</a>'
-    return [DraftBlock("paragraph", f"<p>Video: {link}</p>")]
+    caption = block.value.get("title", "")
+    suffix = f" — {html.escape(caption, quote=False)}" if caption else ""
+    return [DraftBlock("paragraph", f"<p>Video: {link}{suffix}</p>")]

@@ -122,6 +122,10 @@ class _Mapper:
         self.flush_run()
 
     def visit_ul(self, element) -> None:
+        if element.find(".//img") is not None:  # a gallery laid out as a list
+            self.walk_children(element)
+            self.flush_run()
+            return
         self._absolute_links(element)
         if _text(element):
             self.add_raw_paragraph(_serialize(element, with_tail=False))
@@ -152,9 +156,10 @@ class _Mapper:
             self.blocks.append(DraftBlock("paragraph", blockquote_html(fragments)))
 
     def visit_figure(self, element) -> None:
-        caption_element = element.find(".//figcaption")
-        caption = _text(caption_element) if caption_element is not None else ""
-        if caption_element is not None:
+        # Only this figure's own caption: gallery items are figures with their own captions.
+        own_captions = [c for c in element if isinstance(c.tag, str) and c.tag == "figcaption"]
+        caption = " ".join(_text(c) for c in own_captions)
+        for caption_element in own_captions:
             _remove_keep_tail(caption_element)
         images = element.findall(".//img")
         media = [e for e in element.iter() if isinstance(e.tag, str) and e.tag in MEDIA_TAGS]
@@ -164,13 +169,10 @@ class _Mapper:
             self.walk_children(element)
             self.flush_run()
             return
-        if media:
+        if media and not images:
             self.add_media(media[0], caption=caption)
             return
-        # Galleries, quotes, tables and embeds without an iframe: map what is inside.
-        for image in images:
-            self.add_image(image, caption="")
-            _remove_keep_tail(image)
+        # Galleries, quotes, tables and embeds: map what is inside, then the caption.
         self.walk_children(element)
         self.flush_run()
         if caption:
@@ -188,6 +190,8 @@ class _Mapper:
             self.blocks.append(DraftBlock("paragraph", text_paragraph("\n".join(rows))))
 
     def visit_pre(self, element) -> None:
+        for line_break in element.iter("br"):
+            line_break.tail = "\n" + (line_break.tail or "")
         text = element.text_content().strip("\n")
         if text.strip():
             self.blocks.append(DraftBlock("paragraph", text_paragraph(text)))

@@ -5,8 +5,10 @@ purpose, so the editor sees them instead of losing them."""
 import html
 import re
 
-_SELF_CLOSING_BLOCK = re.compile(r"<!--\s*wp:([a-z0-9/-]+)(\s+\{.*?\})?\s*/-->", re.S)
-_BLOCK_COMMENT = re.compile(r"<!--\s*/?wp:[a-z0-9/-]+(\s+\{.*?\})?\s*-->", re.S)
+# Block attributes are JSON; they never contain "-->", which keeps a match inside one comment.
+_ATTRIBUTES = r"(\s+\{(?:(?!-->).)*?\})?"
+_SELF_CLOSING_BLOCK = re.compile(r"<!--\s*wp:([a-z0-9/-]+)" + _ATTRIBUTES + r"\s*/-->", re.S)
+_BLOCK_COMMENT = re.compile(r"<!--\s*/?wp:[a-z0-9/-]+" + _ATTRIBUTES + r"\s*-->", re.S)
 _MORE = re.compile(r"<!--\s*(more|nextpage|noteaser)\b.*?-->", re.S)
 _CAPTION = re.compile(r"\[caption([^\]]*)\](.*?)\[/caption\]", re.S | re.I)
 _CAPTION_ATTR = re.compile(r"""caption=(["'])(.*?)\1""", re.S)

@@ -20,7 +20,7 @@ from pipeline.services.importing.errors import ImportFileError
 WP_NAMESPACES = ("http://wordpress.org/export/", "https://wordpress.org/export/")
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
 DC_CREATOR = "{http://purl.org/dc/elements/1.1/}creator"
-_TAG = re.compile(r"<[^>]*>")
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 
 
 @dataclass
