@@ -6,12 +6,14 @@ from collections import Counter
 from xml.etree import ElementTree
 
 import pytest
+from django.db import transaction
 from django.utils.text import slugify
 
 from cms.models import PartPage
 from pipeline.importing_models import ImportedArticle
 from pipeline.services.importing import ImportOptions, series_import_files
 from tests.factories import make_series
+from tests.importing.conftest import WORDPRESS_EXPORT
 
 pytestmark = pytest.mark.django_db
 
@@ -59,11 +61,17 @@ def _body_text(part: PartPage) -> str:
     return " ".join(chunks)
 
 
-@pytest.fixture
-def imported(wordpress_export):
-    series = make_series(title="Theme tests", slug="theme-tests")
-    report = series_import_files(series=series, paths=[wordpress_export])
-    return series, report, _expected(wordpress_export)
+@pytest.fixture(scope="module")
+def imported(django_db_setup, django_db_blocker):
+    """Import the export once for this module, inside a transaction rolled back at the end;
+    each test runs in a savepoint within it."""
+    if not WORDPRESS_EXPORT.exists():
+        pytest.skip("shared WordPress export missing")
+    with django_db_blocker.unblock(), transaction.atomic():
+        series = make_series(title="Theme tests", slug="theme-tests")
+        report = series_import_files(series=series, paths=[WORDPRESS_EXPORT])
+        yield series, report, _expected(WORDPRESS_EXPORT)
+        transaction.set_rollback(True)
 
 
 def test_counts_of_posts_pages_drafts_and_private_posts(imported):
@@ -161,10 +169,10 @@ def test_shortcodes_gutenberg_and_captions(imported):
     assert sum(1 for b in block_image if b.block_type == "image") >= 5
 
 
-def test_reimport_updates_nothing_twice(imported, wordpress_export):
+def test_reimport_updates_nothing_twice(imported):
     series, report, expected = imported
     before = PartPage.objects.filter(series=series).count()
-    again = series_import_files(series=series, paths=[wordpress_export],
+    again = series_import_files(series=series, paths=[WORDPRESS_EXPORT],
                                 options=ImportOptions())
     assert again.count("unchanged") == len(expected)
     assert PartPage.objects.filter(series=series).count() == before
