@@ -190,6 +190,15 @@ def _save(*, series: SeriesPage, draft: ArticleDraft, options: ImportOptions,
         revision.publish()
         part.refresh_from_db()
 
+    _record(series=series, draft=draft, part=part, content_hash=content_hash, offer=offer)
+    result.part_number, result.part_id, result.live = part.part_number, part.pk, part.live
+    result.offer_id = offer.pk if offer else None
+    result.block_counts = dict(Counter(kind for kind, _ in body))
+
+
+def _record(*, series, draft: ArticleDraft, part: PartPage, content_hash: str, offer) -> None:
+    """The import record is written last, in the article's transaction: if anything before
+    failed there is no record, and if this fails the part and its offer are rolled back."""
     ImportedArticle.objects.update_or_create(
         series=series, source_key=draft.source_key,
         defaults={
@@ -202,9 +211,6 @@ def _save(*, series: SeriesPage, draft: ArticleDraft, options: ImportOptions,
             "source_published_at": draft.published_at, "offer": offer,
         },
     )
-    result.part_number, result.part_id, result.live = part.part_number, part.pk, part.live
-    result.offer_id = offer.pk if offer else None
-    result.block_counts = dict(Counter(kind for kind, _ in body))
 
 
 def _should_publish(draft: ArticleDraft, options: ImportOptions) -> bool:

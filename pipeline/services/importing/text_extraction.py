@@ -23,6 +23,7 @@ from pipeline.services.importing.rich_text import text_paragraph
 SHORT_LINE_WORDS = 6
 SHORT_LINE_CHARS = 60
 _SENTENCE_END = re.compile(r"[.!?:;,…”\"]$")
+_TITLE_END = re.compile(r"[.!?:;,…]$")
 
 
 def text_extract(*, text: str, fallback_title: str) -> ArticleDraft:
@@ -94,7 +95,7 @@ def _looks_like_title(group: list[str]) -> bool:
         len(group) == 1
         and 2 <= len(line) <= 200
         and line[0].isupper()
-        and not _SENTENCE_END.search(line)
+        and not _TITLE_END.search(line)
         and len(line.split()) >= 2
     )
 
