@@ -86,3 +86,22 @@ def test_attachment_files_in_the_media_folder_become_wagtail_images(tmp_path):
     assert any("missing.jpg" in note for note in report.articles[0].notes)
     series_import_files(series=series, paths=[export], options=ImportOptions(media_dir=media))
     assert get_image_model().objects.count() == 1
+
+
+def test_long_and_missing_titles_are_made_valid(tmp_path):
+    from pipeline.importing_models import ImportedArticle
+
+    long_title = "A very long title " * 25  # 450 characters
+    export = tmp_path / "titles.xml"
+    export.write_text(wxr_document(
+        wxr_item(71, long_title.strip(), "<p>Body of the long one.</p>"),
+        wxr_item(72, "", "<p>Nameless post body that still deserves a title here.</p>"),
+    ))
+    series = make_series(slug="titles")
+    report = series_import_files(series=series, paths=[export])
+    assert report.count("created") == 2
+    long_record = ImportedArticle.objects.get(source_key__endswith="#71")
+    assert len(long_record.part.title) <= 255 and long_record.part.title.endswith("…")
+    assert long_record.original_title == long_title.strip()
+    nameless = ImportedArticle.objects.get(source_key__endswith="#72").part
+    assert nameless.title == "Nameless post body that still deserves a title…"

@@ -130,8 +130,7 @@ def test_titles_slugs_dates_and_metadata(imported):
     assert records[1173].part.title == "Markup: Title With Markup"
     special = next(i for i in expected if i["id"] == 1174)
     assert records[1174].part.title == html.unescape(special["title"])
-    greek = records[1811].part
-    assert greek.slug == slugify("επίπεδο-2", allow_unicode=True) or greek.slug.startswith("επ")
+    assert records[1811].part.slug == slugify("επίπεδο-2", allow_unicode=True) == "επίπεδο-2"
     standard = records[358]
     assert standard.part.live
     assert standard.part.first_published_at.isoformat().startswith("2010-10-05T07:27:25")

@@ -3,6 +3,7 @@ transaction. A file that cannot be read or parsed is reported and skipped; an ar
 fails is rolled back whole (its part, its import record and its draft offer) and the others
 go on."""
 
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -151,10 +152,14 @@ def article_import(*, series: SeriesPage, draft: ArticleDraft,
 
 def _save(*, series: SeriesPage, draft: ArticleDraft, options: ImportOptions,
           result: ArticleResult) -> None:
+    # Lock the series row: two imports into one series take part numbers one after the other.
+    SeriesPage.objects.select_for_update().filter(pk=series.pk).exists()
     record = (ImportedArticle.objects.select_for_update()
               .filter(series=series, source_key=draft.source_key).first())
     publish = _should_publish(draft, options)
-    content_hash = draft.content_hash()
+    # The publishing decision is part of what was imported: a later run that would publish
+    # what an earlier --drafts-only run kept as a draft is an update, not "unchanged".
+    content_hash = hashlib.sha256(f"{draft.content_hash()}:{publish}".encode()).hexdigest()
     if record is not None and record.content_hash == content_hash:
         part = record.part
         result.status, result.part_number, result.part_id = "unchanged", part.part_number, part.pk
