@@ -127,3 +127,18 @@ def test_command_creates_the_series_and_can_publish(seed_path, capsys):
     part = PartPage.objects.get(series__slug="new-lbp")
     assert part.live and part.title == TITLE
     assert "Dropped as site chrome" in capsys.readouterr().out
+
+
+def test_an_existing_offer_with_the_same_code_is_linked_not_duplicated(seed_path):
+    from tests.factories import OfferFactory, publish_offer
+
+    editor_offer = publish_offer(OfferFactory(code="corrective", name="Corrective week"))
+    series = make_series(slug="lbp")
+    report = _import(series, seed_path)
+    assert report.articles[0].status == "created"
+    part = PartPage.objects.get(pk=report.articles[0].part_id)
+    offer_block = part.get_latest_revision_as_object().body[-1]
+    assert offer_block.value["offer"].pk == editor_offer.pk
+    assert Offer.objects.count() == 1
+    assert ImportedArticle.objects.get(part=part).offer is None
+    assert any("already used by “Corrective week”" in n for n in report.articles[0].notes)

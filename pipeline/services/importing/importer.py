@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -141,6 +142,14 @@ def article_import(*, series: SeriesPage, draft: ArticleDraft,
     try:
         with transaction.atomic():
             _save(series=series, draft=draft, options=options, result=result)
+    except ValidationError as error:
+        logger.warning("import of %s refused: %s", result.source, error)
+        result.status = "error"
+        result.error = "refused by validation: " + "; ".join(
+            f"{field}: {' '.join(messages)}" for field, messages in
+            getattr(error, "message_dict", {"": error.messages}).items()
+        )
+        result.part_id = None
     except Exception as error:  # one article's failure must not stop the others
         logger.exception("import of %s failed", result.source)
         result.status = "error"

@@ -42,18 +42,36 @@ def offer_suggestion_from_text(text: str) -> OfferSuggestion | None:
     )
 
 
-def offer_save_draft(*, suggestion: OfferSuggestion, name: str, existing: Offer | None) -> Offer:
+def offer_save_draft(
+    *, suggestion: OfferSuggestion, name: str, existing: Offer | None,
+) -> tuple[Offer, bool, str]:
     """Create the draft offer, or refresh the one a previous import made while it is still a
-    draft. An offer the editor has since made live is left alone."""
+    draft. Returns (offer, made_by_the_importer, note).
+
+    An offer the editor has since made live is left alone. When another offer already uses the
+    code in that window (codes must not overlap), the block points at that offer instead of
+    creating a clashing draft."""
     if existing is not None and existing.live:
-        return existing
+        return existing, True, "the suggested offer is live now; left as the editor set it"
+    starts_at = existing.starts_at if existing else timezone.now()
+    ends_at = starts_at + timedelta(days=suggestion.window_days)
+    clash = Offer.objects.filter(
+        code__iexact=suggestion.code, starts_at__lt=ends_at, ends_at__gt=starts_at
+    )
+    if existing is not None:
+        clash = clash.exclude(pk=existing.pk)
+    clash = clash.first()
+    if clash is not None:
+        return clash, False, (
+            f"offer code {suggestion.code!r} is already used by “{clash.name}” in that window: "
+            "the offer block points at it; no new draft offer"
+        )
     offer = existing or Offer(live=False)
-    starts_at = offer.starts_at if existing else timezone.now()
     offer.name = name[:200]
     offer.code = suggestion.code
     offer.percent_off = suggestion.percent_off
     offer.starts_at = starts_at
-    offer.ends_at = starts_at + timedelta(days=suggestion.window_days)
+    offer.ends_at = ends_at
     offer.terms = (
         f"Suggested by the importer from: “{suggestion.source_line}”. "
         f"Window: {suggestion.window_phrase or 'not stated, 7 days assumed'} from import time. "
@@ -61,4 +79,4 @@ def offer_save_draft(*, suggestion: OfferSuggestion, name: str, existing: Offer 
     )
     offer.save()
     offer.save_revision()
-    return offer
+    return offer, True, ""

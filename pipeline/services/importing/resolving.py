@@ -44,13 +44,16 @@ def draft_body_resolve(
             }))
             draft.kept.append(f"call-out to part {target.part_number} ({target.title})")
         elif block.type == "offer":
-            offer = offer_save_draft(
+            linked, ours, note = offer_save_draft(
                 suggestion=value["suggestion"],
                 name=f"{series.title}: {value['suggestion'].percent_off}% off with "
                      f"{value['suggestion'].code}",
                 existing=existing_offer,
             )
-            stream.append(("offer", {"offer": offer, "headline": value["headline"]}))
+            if note:
+                draft.notes.append(note)
+            offer = linked if ours else None  # the import record only owns offers it made
+            stream.append(("offer", {"offer": linked, "headline": value["headline"]}))
         else:
             stream.append((block.type, value))
     return stream, offer
