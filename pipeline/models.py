@@ -3,6 +3,7 @@
 Each area keeps its models in its own module; this module imports them so Django finds them.
 """
 
+from pipeline.importing_models import ImportedArticle
 from pipeline.publishing_models import Announcement, SweepHeartbeat
 from pipeline.release_models import ReleaseCadence, ReleaseQueueEntry, SkippedReleaseDate
 from pipeline.subscriber_models import (
@@ -21,6 +22,7 @@ __all__ = [
     "ConsentKind",
     "ConsentRecord",
     "ConsentSource",
+    "ImportedArticle",
     "MailchimpSeriesInterest",
     "MailchimpWebhookEvent",
     "ReleaseCadence",

@@ -1,0 +1,177 @@
+"""Acceptance: WordPress's theme unit test export, counted independently of the importer."""
+
+import html
+import re
+from collections import Counter
+from xml.etree import ElementTree
+
+import pytest
+from django.db import transaction
+from django.utils.text import slugify
+
+from cms.models import PartPage
+from pipeline.importing_models import ImportedArticle
+from pipeline.services.importing import ImportOptions, series_import_files
+from tests.factories import make_series
+from tests.importing.conftest import WORDPRESS_EXPORT
+
+pytestmark = pytest.mark.django_db
+
+WP = "{https://wordpress.org/export/1.2/}"
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
+
+
+def _expected(path):
+    """A deliberately simple reading of the export with the standard library."""
+    items = []
+    for item in ElementTree.parse(path).getroot().iter("item"):
+        post_type = item.findtext(f"{WP}post_type")
+        if post_type not in {"post", "page"}:
+            continue
+        items.append({
+            "id": int(item.findtext(f"{WP}post_id")),
+            "type": post_type,
+            "status": item.findtext(f"{WP}status"),
+            "password": bool((item.findtext(f"{WP}post_password") or "").strip()),
+            "title": (item.findtext("title") or "").strip(),
+            "content": item.findtext(CONTENT) or "",
+            "tags": sorted(c.text for c in item.findall("category")
+                           if c.get("domain") == "post_tag"),
+        })
+    return items
+
+
+INLINE = r"</?(?:a|b|strong|em|i|span|sup|sub|code|abbr|del|ins|mark|small|cite|q)\b[^>]*>"
+
+
+def _words(text: str) -> set[str]:
+    text = re.sub(INLINE, "", text)
+    text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    return {w.lower() for w in re.findall(r"\w{3,}", text)}
+
+
+def _body_text(part: PartPage) -> str:
+    chunks = []
+    for block in part.get_latest_revision_as_object().body:
+        value = block.value
+        if block.block_type == "paragraph":
+            chunks.append(value.source)
+        elif block.block_type in {"heading", "citation", "callout", "video", "image", "offer"}:
+            chunks.extend(str(v) for v in dict(value).values() if isinstance(v, str | int))
+    return " ".join(chunks)
+
+
+@pytest.fixture(scope="module")
+def imported(django_db_setup, django_db_blocker):
+    """Import the export once for this module, inside a transaction rolled back at the end;
+    each test runs in a savepoint within it."""
+    if not WORDPRESS_EXPORT.exists():
+        pytest.skip("shared WordPress export missing")
+    with django_db_blocker.unblock(), transaction.atomic():
+        series = make_series(title="Theme tests", slug="theme-tests")
+        report = series_import_files(series=series, paths=[WORDPRESS_EXPORT])
+        yield series, report, _expected(WORDPRESS_EXPORT)
+        transaction.set_rollback(True)
+
+
+def test_counts_of_posts_pages_drafts_and_private_posts(imported):
+    series, report, expected = imported
+    assert [f.error for f in report.files] == [""]
+    assert report.count("error") == 0
+    records = ImportedArticle.objects.filter(series=series)
+    expected_types = Counter(item["type"] for item in expected)
+    assert Counter(records.values_list("wp_post_type", flat=True)) == expected_types
+    assert expected_types["post"] > 50 and expected_types["page"] > 10
+
+    expected_status = Counter((i["type"], i["status"]) for i in expected)
+    imported_status = Counter(records.values_list("wp_post_type", "wp_status"))
+    assert imported_status == expected_status
+    drafts = sum(1 for i in expected if i["status"] == "draft")
+    private = sum(1 for i in expected if i["status"] == "private")
+    assert records.filter(wp_status="draft").count() == drafts == 1
+    assert records.filter(wp_status="private").count() == private  # none in this export
+
+    # Only public, published items are live; drafts, the scheduled and the protected are not.
+    should_be_live = {i["id"] for i in expected if i["status"] == "publish" and not i["password"]}
+    live_ids = {int(r.source_key.rsplit("#", 1)[1]) for r in records.filter(part__live=True)}
+    assert live_ids == should_be_live
+    assert records.filter(wp_password_protected=True, part__live=False).count() == sum(
+        1 for i in expected if i["password"])
+    assert PartPage.objects.filter(series=series).count() == len(expected)
+
+
+def test_every_posts_text_survives(imported):
+    series, report, expected = imported
+    by_id = {int(r.source_key.rsplit("#", 1)[1]): r.part
+             for r in ImportedArticle.objects.filter(series=series).select_related("part")}
+    worst = []
+    for item in expected:
+        source = re.sub(r"<!--.*?-->", " ", item["content"], flags=re.S)
+        # [caption id=".." width=".."] attributes are markup, not text.
+        source = re.sub(r"\[/?caption[^\]]*\]", " ", source)
+        words = _words(source)
+        part = by_id[item["id"]]
+        if not words:
+            continue
+        body = _body_text(part)
+        assert body.strip(), f"post {item['id']} {item['title']!r} lost all its text"
+        kept = words & _words(body)
+        worst.append((len(kept) / len(words), item["id"], sorted(words - kept)[:10]))
+    worst.sort()
+    assert worst[0][0] >= 0.97, worst[:3]
+
+
+def test_titles_slugs_dates_and_metadata(imported):
+    series, report, expected = imported
+    records = {int(r.source_key.rsplit("#", 1)[1]): r
+               for r in ImportedArticle.objects.filter(series=series).select_related("part")}
+    no_title = records[1169].part
+    assert no_title.title.startswith("This post has no title")
+    assert records[1173].part.title == "Markup: Title With Markup"
+    special = next(i for i in expected if i["id"] == 1174)
+    assert records[1174].part.title == html.unescape(special["title"])
+    assert records[1811].part.slug == slugify("επίπεδο-2", allow_unicode=True) == "επίπεδο-2"
+    standard = records[358]
+    assert standard.part.live
+    assert standard.part.first_published_at.isoformat().startswith("2010-10-05T07:27:25")
+    assert standard.author == "Theme Buster"
+    assert "Classic" in standard.categories
+    many_tags = next(i for i in expected if i["id"] == 1151)
+    assert sorted(records[1151].tags) == many_tags["tags"]
+    scheduled = records[1153]
+    assert scheduled.wp_status == "future" and not scheduled.part.live
+
+
+def test_posts_are_numbered_in_date_order_then_pages(imported):
+    series, report, expected = imported
+    records = ImportedArticle.objects.filter(series=series).select_related("part")
+    posts = sorted((r for r in records if r.wp_post_type == "post"),
+                   key=lambda r: r.part.part_number)
+    dated = [r.source_published_at for r in posts if r.source_published_at]
+    assert dated == sorted(dated)
+    last_post = max(r.part.part_number for r in posts)
+    assert all(r.part.part_number > last_post for r in records if r.wp_post_type == "page")
+
+
+def test_shortcodes_gutenberg_and_captions(imported):
+    series, report, expected = imported
+    records = {int(r.source_key.rsplit("#", 1)[1]): r.part
+               for r in ImportedArticle.objects.filter(series=series).select_related("part")}
+    gallery = _body_text(records[555])
+    assert '[gallery columns="1"]' in html.unescape(gallery)
+    caption_post = records[1163].get_latest_revision_as_object().body
+    images = [b.value for b in caption_post if b.block_type == "image"]
+    assert any(v["caption"] == "Bell on wharf in San Francisco" and v["image"] is None
+               for v in images)
+    block_image = records[1755].get_latest_revision_as_object().body
+    assert "<!-- wp:" not in _body_text(records[1755])
+    assert sum(1 for b in block_image if b.block_type == "image") >= 5
+
+
+def test_reimport_updates_nothing_twice(imported):
+    series, report, expected = imported
+    before = PartPage.objects.filter(series=series).count()
+    again = series_import_files(series=series, paths=[WORDPRESS_EXPORT],
+                                options=ImportOptions())
+    assert again.count("unchanged") == len(expected)
+    assert PartPage.objects.filter(series=series).count() == before
