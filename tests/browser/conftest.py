@@ -42,7 +42,7 @@ def browser():
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     opened = context.new_page()
-    opened.set_default_timeout(15_000)
+    opened.set_default_timeout(30_000)  # generous: CI shares 2 cores with workers
     yield opened
     context.close()
 
