@@ -153,7 +153,10 @@ def run_ours(group, *, window: float, log_dir: Path) -> list[float]:
         "beat",
     )
     worker = spawn(
-        [*celery, "worker", "-Q", "publishing,mail", "-c", str(CONCURRENCY), "-l", "WARNING", "-n", "bench@%h"],
+        [
+            *celery, "worker", "-Q", "publishing,mail", "-c", str(CONCURRENCY),
+            "-l", "WARNING", "-n", "bench@%h",
+        ],
         log_dir,
         "worker",
     )
