@@ -11,21 +11,13 @@ import os
 
 from celery import Celery
 from django.conf import settings
-from kombu import Exchange, Queue
+from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cms.settings.dev")
 
 app = Celery("partwork")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# One direct exchange, each queue bound by its own routing key. (Queues declared by name alone
-# both inherit the default routing key, and every message is then copied into both queues.)
-PARTWORK_EXCHANGE = Exchange("partwork", type="direct")
-app.conf.task_queues = (
-    Queue("publishing", PARTWORK_EXCHANGE, routing_key="publishing"),
-    Queue("mail", PARTWORK_EXCHANGE, routing_key="mail"),
-)
-app.conf.task_default_exchange = "partwork"
-app.conf.task_default_routing_key = "publishing"
+app.conf.task_queues = (Queue("publishing"), Queue("mail"))
 app.conf.task_routes = {"workers.tasks.mail.*": {"queue": "mail"}}
 app.conf.beat_schedule = {
     "publishing-sweep": {
