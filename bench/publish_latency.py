@@ -45,10 +45,6 @@ from wagtail.models import Revision  # noqa: E402
 from cms.models import PartPage, SeriesIndexPage, SeriesPage  # noqa: E402
 from pipeline.models import SweepHeartbeat  # noqa: E402
 
-# Worker processes for our run: publishing waits mostly on the database, so a few processes
-# overlap well even on two cores; parts of one series still go one at a time, in part order.
-CONCURRENCY = 4
-
 STOCK_CRON_COMMAND = (
     "import django; django.setup(); from django.core.management import call_command; "
     "from wagtail.management.commands.publish_scheduled import Command; call_command(Command())"
@@ -153,10 +149,8 @@ def run_ours(group, *, window: float, log_dir: Path) -> list[float]:
         "beat",
     )
     worker = spawn(
-        [
-            *celery, "worker", "-Q", "publishing,mail", "-c", str(CONCURRENCY),
-            "-l", "WARNING", "-n", "bench@%h",
-        ],
+        # The README's worker command: default concurrency (one process per CPU).
+        [*celery, "worker", "-Q", "publishing,mail", "-l", "WARNING", "-n", "bench@%h"],
         log_dir,
         "worker",
     )
