@@ -10,7 +10,7 @@ from cms.models import Offer
 
 
 def _bump_after_commit(**kwargs):
-    transaction.on_commit(bump_generation)
+    transaction.on_commit(bump_generation, robust=True)
 
 
 for _signal in (page_published, page_unpublished, post_page_move, published, unpublished):
@@ -20,7 +20,7 @@ for _signal in (page_published, page_unpublished, post_page_move, published, unp
 @receiver(post_save, sender=Offer, dispatch_uid="partwork-offer-saved")
 @receiver(post_delete, sender=Offer, dispatch_uid="partwork-offer-deleted")
 def _offer_changed(**kwargs):
-    transaction.on_commit(bump_generation)
+    transaction.on_commit(bump_generation, robust=True)
 
 
 @receiver(post_delete, dispatch_uid="partwork-page-deleted")
@@ -28,4 +28,4 @@ def _page_deleted(sender, **kwargs):
     from wagtail.models import Page
 
     if isinstance(kwargs.get("instance"), Page):
-        transaction.on_commit(bump_generation)
+        transaction.on_commit(bump_generation, robust=True)

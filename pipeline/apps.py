@@ -5,3 +5,6 @@ class PipelineConfig(AppConfig):
     name = "pipeline"
     verbose_name = "Partwork pipeline"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from pipeline import release_signals, signals  # noqa: F401

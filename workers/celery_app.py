@@ -2,11 +2,15 @@
 
 Two queues: ``publishing`` for the sweep and publishing work, ``mail`` for anything that talks to
 Mailchimp or SMTP, so the mail worker's concurrency can stay within Mailchimp's connection limit.
+
+The beat schedule lives here, in code. Run one beat; a second one by mistake is harmless (every
+sweep is safe to run twice at once).
 """
 
 import os
 
 from celery import Celery
+from django.conf import settings
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cms.settings.dev")
@@ -15,4 +19,12 @@ app = Celery("partwork")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("publishing"), Queue("mail"))
 app.conf.task_routes = {"workers.tasks.mail.*": {"queue": "mail"}}
-app.autodiscover_tasks(["workers"], related_name="tasks", force=True)
+app.conf.beat_schedule = {
+    "publishing-sweep": {
+        "task": "workers.tasks.publishing.sweep",
+        "schedule": settings.PUBLISHING_SWEEP_INTERVAL,
+        # A sweep nobody ran in time is dropped, not piled up: the next one finds the same work.
+        "options": {"queue": "publishing", "expires": settings.PUBLISHING_SWEEP_EXPIRES},
+    },
+}
+app.autodiscover_tasks(["workers"], related_name="tasks")

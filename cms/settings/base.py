@@ -19,6 +19,7 @@ CSRF_TRUSTED_ORIGINS = [BASE_URL]
 INSTALLED_APPS = [
     "cms",
     "pipeline",
+    "workers",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -180,9 +181,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
+# Retries back off exponentially with jitter, never longer than this between two attempts.
+CELERY_TASK_ANNOTATIONS = {"*": {"retry_backoff_max": 300, "retry_jitter": True}}
 # Longer than every countdown, retry backoff and time limit we use, so nothing is redelivered
-# while it is still legitimately waiting or running.
+# while it is still legitimately waiting or running (tests/publishing/test_celery_config.py).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# The beat entry (workers/celery_app.py) runs the publishing sweep this often, in seconds; a
+# sweep message not started within PUBLISHING_SWEEP_EXPIRES is dropped (the next one does its work).
+PUBLISHING_SWEEP_INTERVAL = 2.0
+PUBLISHING_SWEEP_EXPIRES = 10.0
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True

@@ -1,0 +1,37 @@
+"""The Celery configuration keeps DESIGN.md's reliability rules."""
+
+from django.conf import settings
+
+from workers.celery_app import app
+
+
+def test_reliability_settings():
+    conf = app.conf
+    assert conf.accept_content == ["json"] and conf.task_serializer == "json"
+    assert conf.task_acks_late and conf.task_reject_on_worker_lost
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.broker_connection_max_retries is None
+    assert conf.worker_cancel_long_running_tasks_on_connection_loss
+    assert {q.name for q in conf.task_queues} == {"publishing", "mail"}
+
+
+def test_every_delay_stays_below_the_visibility_timeout():
+    app.loader.import_default_modules()
+    visibility = app.conf.broker_transport_options["visibility_timeout"]
+    ours = {name: task for name, task in app.tasks.items() if name.startswith("workers.")}
+    assert "workers.tasks.publishing.sweep" in ours
+    for name, task in ours.items():
+        assert (task.time_limit or app.conf.task_time_limit) < visibility, name
+        assert (task.soft_time_limit or app.conf.task_soft_time_limit) < (
+            task.time_limit or app.conf.task_time_limit
+        ), name
+        assert task.retry_backoff_max < visibility, name
+    assert app.conf.task_time_limit < visibility
+
+
+def test_beat_runs_the_sweep_every_few_seconds():
+    entry = app.conf.beat_schedule["publishing-sweep"]
+    assert entry["task"] == "workers.tasks.publishing.sweep"
+    assert entry["schedule"] == settings.PUBLISHING_SWEEP_INTERVAL <= 5
+    assert entry["options"]["queue"] == "publishing"
+    assert settings.PUBLISHING_SWEEP_INTERVAL < entry["options"]["expires"] < 60

@@ -1,0 +1,41 @@
+"""Publishing tasks: the beat-driven sweep and the announcement hand-over."""
+
+import logging
+
+from celery import shared_task
+from django.db import transaction
+from django.dispatch import receiver
+
+from pipeline.services.announcements import announcement_mark_ready
+from pipeline.services.publishing import publishing_sweep
+from pipeline.signals import announcement_created
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(soft_time_limit=120, time_limit=150)
+def sweep() -> dict:
+    """Run one publishing sweep (beat queues this every PUBLISHING_SWEEP_INTERVAL seconds)."""
+    result = publishing_sweep()
+    # Hand-over messages lost to a broker restart or a crash are found again here.
+    for announcement_id in result.stale_announcement_ids:
+        hand_over_announcement.delay(announcement_id)
+    return {
+        "published": len(result.published_revision_ids),
+        "unpublished": len(result.unpublished),
+        "overdue": result.overdue,
+    }
+
+
+@shared_task(soft_time_limit=30, time_limit=60)
+def hand_over_announcement(announcement_id: int) -> bool:
+    """Mark the announcement ready for the campaigns work (issue: announcement campaigns).
+
+    Deliberately thin: the campaigns work replaces the service it calls with the real send.
+    """
+    return announcement_mark_ready(announcement_id=announcement_id)
+
+
+@receiver(announcement_created, dispatch_uid="partwork-queue-announcement-hand-over")
+def _queue_hand_over(announcement_id: int, **kwargs):
+    transaction.on_commit(lambda: hand_over_announcement.delay(announcement_id), robust=True)
