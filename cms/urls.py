@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/", api.urls),
+    path("hooks/", include("pipeline.urls")),
     path("wagtail-api/v2/", wagtail_api.urls),
     path("feeds/<str:slug>/rss/", SeriesRssFeed(), name="series-rss"),
     path("feeds/<str:slug>/atom/", SeriesAtomFeed(), name="series-atom"),

@@ -105,3 +105,6 @@ def list_active_offers(request):
         )
 
     return _serve(request, "offers:active", build)
+
+
+api.add_router("/subscribers", "pipeline.api.router")  # the mailing list

@@ -163,6 +163,7 @@ MAILCHIMP = {
     "API_URL": env("MAILCHIMP_API_URL"),
     "LIST_ID": env("MAILCHIMP_LIST_ID"),
     "WEBHOOK_SECRET": env("MAILCHIMP_WEBHOOK_SECRET"),
+    "WEBHOOK_SIGNING_KEY": env("MAILCHIMP_WEBHOOK_SIGNING_KEY"),
 }
 
 # Celery (workers/celery_app.py reads the CELERY_ namespace). See DESIGN.md's reliability rules.

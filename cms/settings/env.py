@@ -43,6 +43,8 @@ VARIABLES = {
                  "http://127.0.0.1:8025/3.0."),
         Variable("MAILCHIMP_LIST_ID", None, "The Mailchimp audience id."),
         Variable("MAILCHIMP_WEBHOOK_SECRET", None, "Secret path segment for list webhooks."),
+        Variable("MAILCHIMP_WEBHOOK_SIGNING_KEY", None, "Key for the X-Mailchimp-Signature "
+                 "HMAC-SHA256 of webhook bodies; when set, unsigned webhooks are refused."),
         Variable("DATA_DIR", "var", "Where embedded SQLite, Redis and mail files live."),
         Variable("LOG_FORMAT", "text", "text or json."),
         Variable("LOG_LEVEL", "INFO", "Root log level."),

@@ -1,0 +1,120 @@
+"""Signed tokens for the links in subscriber emails (django.core.signing, no table needed).
+
+Each token names the subscriber and a digest of the address it was made for (never the address
+itself: the payload is signed, not encrypted, and URLs end up in logs), so a link stops working
+once the address changes. Confirmation links expire (settings.SUBSCRIBER_CONFIRM_MAX_AGE, default
+7 days); unsubscribe links never do: RFC 8058 and the mailbox providers expect them to work for as
+long as the email can be read. Preference links last a year by default.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+CONFIRM = "confirm"
+UNSUBSCRIBE = "unsubscribe"
+PREFERENCES = "preferences"
+
+_DEFAULT_MAX_AGE = {
+    CONFIRM: timedelta(days=7),
+    UNSUBSCRIBE: None,
+    PREFERENCES: timedelta(days=365),
+}
+_SETTING = {
+    CONFIRM: "SUBSCRIBER_CONFIRM_MAX_AGE",
+    UNSUBSCRIBE: None,
+    PREFERENCES: "SUBSCRIBER_PREFERENCES_MAX_AGE",
+}
+
+
+class BadToken(ValueError):
+    """The link is malformed, forged, expired or for another purpose."""
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    subscriber_id: int
+    address_digest: str
+    consent_id: int | None = None
+
+
+def address_digest(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()[:16]
+
+
+def _salt(purpose: str) -> str:
+    return f"pipeline.subscribers.{purpose}"
+
+
+def _max_age(purpose: str) -> timedelta | None:
+    name = _SETTING[purpose]
+    return getattr(settings, name, _DEFAULT_MAX_AGE[purpose]) if name else None
+
+
+def make_token(purpose: str, *, subscriber_id: int, email: str, consent_id: int | None = None
+               ) -> str:
+    payload = {"s": subscriber_id, "a": address_digest(email)}
+    if consent_id is not None:
+        payload["c"] = consent_id
+    return signing.dumps(payload, salt=_salt(purpose), compress=True)
+
+
+def read_token(purpose: str, token: str) -> TokenClaims:
+    if not isinstance(token, str) or len(token) > 1000:
+        raise BadToken("This link is not valid.")
+    try:
+        payload = signing.loads(token, salt=_salt(purpose), max_age=_max_age(purpose))
+    except signing.SignatureExpired:
+        raise BadToken("This link has expired.") from None
+    except (signing.BadSignature, ValueError):
+        raise BadToken("This link is not valid.") from None
+    try:
+        return TokenClaims(
+            subscriber_id=int(payload["s"]),
+            address_digest=str(payload["a"]),
+            consent_id=payload.get("c"),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise BadToken("This link is not valid.") from None
+
+
+def confirm_max_age_days() -> int:
+    return _max_age(CONFIRM).days
+
+
+def absolute_url(route_name: str, token: str) -> str:
+    return settings.BASE_URL + reverse(f"api:{route_name}", kwargs={"token": token})
+
+
+def unsubscribe_url(*, subscriber_id: int, email: str) -> str:
+    """The one-click URL for the List-Unsubscribe header and the footer link (RFC 8058)."""
+    return absolute_url(
+        "subscriber_unsubscribe",
+        make_token(UNSUBSCRIBE, subscriber_id=subscriber_id, email=email),
+    )
+
+
+def preferences_url(*, subscriber_id: int, email: str) -> str:
+    return absolute_url(
+        "subscriber_preferences",
+        make_token(PREFERENCES, subscriber_id=subscriber_id, email=email),
+    )
+
+
+def confirm_url(*, subscriber_id: int, email: str, consent_id: int) -> str:
+    return absolute_url(
+        "subscriber_confirm",
+        make_token(CONFIRM, subscriber_id=subscriber_id, email=email, consent_id=consent_id),
+    )
+
+
+def list_unsubscribe_headers(*, subscriber_id: int, email: str) -> dict[str, str]:
+    """Headers every list email carries so mail clients show a working one-click unsubscribe."""
+    return {
+        "List-Unsubscribe": f"<{unsubscribe_url(subscriber_id=subscriber_id, email=email)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
