@@ -13,6 +13,7 @@ errors into the typed errors below. The emulator branch's ``mailchimp_client.py`
 the project's one wrapper; when it lands, ``_call`` delegates to it.
 """
 
+import json
 from email.utils import parseaddr
 
 import requests
@@ -39,8 +40,6 @@ class MailchimpOutcomeUnknown(ProviderError):
 
 
 def _describe(status: int, text: str) -> str:
-    import json
-
     try:
         body = json.loads(text) if text else {}
     except ValueError:
@@ -79,9 +78,13 @@ class MailchimpProvider(EmailProvider):
         try:
             answer = operation(self.client())
         except ApiClientError as error:
-            raise _error(int(error.status_code or 0), error.text or "") from error
-        except (requests.Timeout, requests.ConnectionError) as error:
-            raise MailchimpOutcomeUnknown(f"No answer from Mailchimp: {error}") from error
+            # The client wraps transport failures too: text is then the exception itself.
+            if isinstance(error.text, BaseException) or error.status_code is None:
+                raise MailchimpOutcomeUnknown(
+                    f"No answer from Mailchimp: {error.text!s:.300}"
+                ) from error
+            text = error.text if isinstance(error.text, str) else json.dumps(error.text)
+            raise _error(int(error.status_code), text) from error
         if isinstance(answer, requests.Response):
             if answer.status_code >= 400:
                 raise _error(answer.status_code, answer.text)
