@@ -227,16 +227,17 @@ def campaign_schedule(
             return Answer(False, f"“{campaign.name}” was just "
                           f"{campaign.get_status_display().lower()} by someone else; nothing "
                           "was changed.")
-        extra = ""
+        planned = Answer(True, "")
         if campaign.kind == CampaignKind.DISCOUNT:
             planned = _plan_reminder(campaign, actor)
-            if not planned.ok:
-                transaction.set_rollback(True)
-                campaign.refresh_from_db()
-                return Answer(False, "Not scheduled: " + planned.message)
-            extra = planned.message
-        campaign_due.send(sender=Campaign, campaign_id=campaign.pk, send_at=send_at)
+        if planned.ok:
+            campaign_due.send(sender=Campaign, campaign_id=campaign.pk, send_at=send_at)
+        else:
+            transaction.set_rollback(True)  # the reminder cannot be planned: schedule nothing
     campaign.refresh_from_db()
+    if not planned.ok:
+        return Answer(False, "Not scheduled: " + planned.message)
+    extra = planned.message
     return Answer(True, f"“{campaign.name}” is scheduled for {send_at:%Y-%m-%d %H:%M} UTC."
                   + extra)
 
