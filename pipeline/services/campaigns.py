@@ -210,6 +210,7 @@ def campaign_schedule(
 ) -> Answer:
     """Schedule a draft (send_at now means "send now"). Checks first; one wins of two clicks."""
     send_at = max(send_at, timezone.now())
+    campaign.refresh_from_db()
     if campaign.status != S.DRAFT:
         return Answer(False, f"“{campaign.name}” is already "
                       f"{campaign.get_status_display().lower()}; nothing was changed.")
@@ -243,6 +244,7 @@ def campaign_schedule(
 
 
 def campaign_cancel(*, campaign: Campaign, actor: str, reason: str = "") -> Answer:
+    campaign.refresh_from_db()
     if campaign.status not in (S.DRAFT, S.SCHEDULED):
         return Answer(False, f"“{campaign.name}” is {campaign.get_status_display().lower()}; "
                       "it can no longer be cancelled.")

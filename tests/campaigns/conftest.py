@@ -18,13 +18,30 @@ def _campaign_settings(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
+def ensure_wagtail_root() -> None:
+    """Transactional tests flush the tables, the migration-made root page included."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.conf import settings
+    from wagtail.coreutils import get_supported_content_language_variant
+    from wagtail.models import Locale, Page
+
+    if Page.get_first_root_node() is None:
+        Locale.objects.get_or_create(
+            language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE))
+        Page.add_root(instance=Page(
+            title="Root", slug="root",
+            content_type=ContentType.objects.get_for_model(Page)))
+
+
 @pytest.fixture
 def series(db):
+    ensure_wagtail_root()
     return make_series(title="Moving Well", slug="moving-well", time_zone="Europe/London")
 
 
 @pytest.fixture
 def other_series(db):
+    ensure_wagtail_root()
     return make_series(title="Eating Well", slug="eating-well", time_zone="Europe/London")
 
 
