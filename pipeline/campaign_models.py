@@ -9,7 +9,10 @@ move the same campaign forward. Delivery rows are the local (SMTP) path's per-re
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.fields import RichTextField
+
+from pipeline.campaign_forms import CampaignAdminForm
 
 
 class CampaignKind(models.TextChoices):
@@ -50,7 +53,9 @@ class CampaignAudience(models.TextChoices):
 
 
 class Campaign(models.Model):
-    kind = models.CharField(max_length=16, choices=CampaignKind.choices)
+    kind = models.CharField(
+        max_length=16, choices=CampaignKind.choices, default=CampaignKind.DISCOUNT
+    )
     status = models.CharField(
         max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
     )
@@ -151,6 +156,21 @@ class Campaign(models.Model):
                 name="campaign_one_reminder_per_parent",
             ),
         ]
+
+    base_form_class = CampaignAdminForm
+    panels = [
+        FieldPanel("name"),
+        FieldPanel("offer"),
+        FieldPanel("send_at", help_text="UTC. Leave empty to choose when you schedule."),
+        FieldPanel("reminder_hours"),
+        MultiFieldPanel(
+            [FieldPanel("audience"), FieldPanel("audience_series")], heading="Audience"
+        ),
+        MultiFieldPanel(
+            [FieldPanel("subject"), FieldPanel("preheader"), FieldPanel("message")],
+            heading="Words (optional: sensible defaults come from the offer)",
+        ),
+    ]
 
     def __str__(self):
         return f"{self.name} ({self.get_status_display()})"

@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
             name='Campaign',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('announcement', 'Part announcement'), ('discount', 'Discount'), ('last_chance', 'Last-chance reminder')], max_length=16)),
+                ('kind', models.CharField(choices=[('announcement', 'Part announcement'), ('discount', 'Discount'), ('last_chance', 'Last-chance reminder')], default='discount', max_length=16)),
                 ('status', models.CharField(choices=[('draft', 'Draft'), ('scheduled', 'Scheduled'), ('claimed', 'Claimed by a worker'), ('created', 'Created at the provider'), ('send_requested', 'Send requested'), ('sent', 'Sent'), ('expired', 'Expired (never sent)'), ('cancelled', 'Cancelled'), ('failed', 'Failed')], default='draft', max_length=16)),
                 ('name', models.CharField(help_text='For editors; readers never see it.', max_length=200)),
                 ('reminder_before', models.DurationField(blank=True, help_text='On a discount: send a last-chance reminder this long before the offer ends.', null=True)),

@@ -20,8 +20,8 @@ def _campaign_settings(settings):
 
 def ensure_wagtail_root() -> None:
     """Transactional tests flush the tables, the migration-made root page included."""
-    from django.contrib.contenttypes.models import ContentType
     from django.conf import settings
+    from django.contrib.contenttypes.models import ContentType
     from wagtail.coreutils import get_supported_content_language_variant
     from wagtail.models import Locale, Page
 
