@@ -112,7 +112,7 @@ def test_api_shows_a_scheduled_part_right_after_the_sweep(client, django_capture
     assert client.get(url).status_code == 200
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_concurrent_sweeps_publish_each_revision_once():
     if connection.vendor != "postgresql":
         pytest.skip("row locks: PostgreSQL; SQLite is covered by the worker-process test")

@@ -1,0 +1,232 @@
+#!/usr/bin/env python
+"""Publish latency: our beat-driven sweep against Wagtail's stock `publish_scheduled` from cron.
+
+Two series of N parts each (default 200) are scheduled across a 30-second window, one series per
+method, in one run of this script:
+
+- ours: a Celery beat and a worker process (`celery -A workers.celery_app beat|worker`) running the
+  locking sweep every PUBLISHING_SWEEP_INTERVAL seconds;
+- cron: Wagtail's stock `publish_scheduled` (wagtail.management.commands.publish_scheduled, not
+  our locking override) started as a new process at the top of every minute, as Wagtail's docs
+  suggest for cron. The window is placed mid-minute, so each part waits for the next minute.
+
+The delay of a part is its last_published_at (stamped by Wagtail inside the publish) minus its
+go-live time. Uses the configured DATABASE_URL / REDIS_URL (SQLite and the embedded Redis when
+unset); the two bench series are deleted at the end.
+
+    uv run python bench/publish_latency.py [--parts 200] [--window 30]
+"""
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cms.settings.dev")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from wagtail.models import Revision  # noqa: E402
+
+from cms.models import PartPage, SeriesIndexPage, SeriesPage  # noqa: E402
+from pipeline.models import SweepHeartbeat  # noqa: E402
+
+STOCK_CRON_COMMAND = (
+    "import django; django.setup(); from django.core.management import call_command; "
+    "from wagtail.management.commands.publish_scheduled import Command; call_command(Command())"
+)
+
+
+def make_series(label: str, parts: int) -> SeriesPage:
+    from wagtail.models import Page, Site
+
+    index = SeriesIndexPage.objects.first()
+    if index is None:
+        index = Page.get_first_root_node().add_child(
+            instance=SeriesIndexPage(title="Series", slug="series")
+        )
+        Site.objects.update_or_create(is_default_site=True, defaults={"root_page": index})
+    stamp = int(time.time())
+    series = index.add_child(
+        instance=SeriesPage(title=f"Bench {label}", slug=f"bench-{label}-{stamp}")
+    )
+    series.save_revision().publish()
+    far = timezone.now() + timedelta(days=30)
+    for number in range(1, parts + 1):
+        part = series.add_child(
+            instance=PartPage(
+                title=f"Bench {label} part {number}",
+                body=[("paragraph", "<p>Bench.</p>")],
+                go_live_at=far,
+                live=False,
+            )
+        )
+        part.save_revision().publish()  # scheduled far ahead; moved into the window later
+    return series
+
+
+def schedule_window(series: SeriesPage, *, start, seconds: float) -> dict[int, object]:
+    """Move the series' scheduled revisions to go live evenly across [start, start+seconds]."""
+    parts = list(PartPage.objects.filter(series=series).order_by("part_number"))
+    step = seconds / max(len(parts) - 1, 1)
+    due = {}
+    with transaction.atomic():
+        for index, part in enumerate(parts):
+            at = start + timedelta(seconds=index * step)
+            revision = Revision.objects.get(
+                object_id=str(part.pk), approved_go_live_at__isnull=False
+            )
+            revision.content["go_live_at"] = at.isoformat()
+            revision.approved_go_live_at = at
+            revision.save(update_fields=["content", "approved_go_live_at"])
+            PartPage.objects.filter(pk=part.pk).update(go_live_at=at)
+            due[part.pk] = at
+    return due
+
+
+def all_live(due: dict) -> bool:
+    return PartPage.objects.filter(pk__in=due, live=True).count() == len(due)
+
+
+def delays(due: dict) -> list[float]:
+    published = dict(PartPage.objects.filter(pk__in=due).values_list("pk", "last_published_at"))
+    return [(published[pk] - at).total_seconds() for pk, at in due.items() if published[pk]]
+
+
+def spawn(args, log_dir: Path, name: str):
+    log = open(log_dir / f"{name}.log", "w")  # noqa: SIM115
+    return subprocess.Popen(
+        args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def stop(process):
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_for(condition, deadline: float, what: str):
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gave up waiting for {what}")
+        time.sleep(0.2)
+
+
+def run_ours(series, *, window: float, log_dir: Path) -> list[float]:
+    celery = [sys.executable, "-m", "celery", "-A", "workers.celery_app"]
+    beat = spawn(
+        [*celery, "beat", "-l", "WARNING", "-s", str(log_dir / "beat-schedule"), "--pidfile="],
+        log_dir,
+        "beat",
+    )
+    worker = spawn(
+        [*celery, "worker", "-Q", "publishing,mail", "-c", "2", "-l", "WARNING", "-n", "bench@%h"],
+        log_dir,
+        "worker",
+    )
+    try:
+        sweeps = SweepHeartbeat.objects.filter(name="publishing").values_list(
+            "total_sweeps", flat=True
+        ).first() or 0
+        wait_for(
+            lambda: SweepHeartbeat.objects.filter(total_sweeps__gt=sweeps).exists(),
+            time.monotonic() + 90,
+            "the first sweep",
+        )
+        due = schedule_window(series, start=timezone.now() + timedelta(seconds=3), seconds=window)
+        wait_for(lambda: all_live(due), time.monotonic() + window + 120, "our sweep")
+    finally:
+        stop(worker)
+        stop(beat)
+    return delays(due)
+
+
+def run_cron(series, *, window: float, log_dir: Path) -> list[float]:
+    now = timezone.now()
+    next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    # Centre the window in a minute: the expected wait for a minutely cron is then ~30 s.
+    start = next_minute + timedelta(seconds=(60 - window) / 2)
+    if start - now < timedelta(seconds=5):
+        start += timedelta(minutes=1)
+    due = schedule_window(series, start=start, seconds=window)
+    deadline = time.monotonic() + (start - now).total_seconds() + window + 200
+    runs = 0
+    while not all_live(due):
+        if time.monotonic() > deadline:
+            raise SystemExit("cron run gave up")
+        tick = timezone.now().replace(second=0, microsecond=0) + timedelta(minutes=1)
+        time.sleep(max(0.0, (tick - timezone.now()).total_seconds()))
+        runs += 1
+        spawn([sys.executable, "-c", STOCK_CRON_COMMAND], log_dir, f"cron-{runs}").wait()
+    return delays(due)
+
+
+def row(name: str, values: list[float]) -> str:
+    values = sorted(values)
+    p50 = statistics.median(values)
+    p99 = statistics.quantiles(values, n=100, method="inclusive")[98]
+    mean = statistics.fmean(values)
+    return (
+        f"| {name:<44} | {len(values):>5} | {p50:>7.2f} | {p99:>7.2f} | {values[-1]:>7.2f} "
+        f"| {mean:>7.2f} |"
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--parts", type=int, default=200)
+    parser.add_argument("--window", type=float, default=30.0)
+    parser.add_argument("--keep", action="store_true", help="keep the bench series")
+    options = parser.parse_args()
+
+    call_command("migrate", verbosity=0)
+    log_dir = Path(tempfile.mkdtemp(prefix="publish-latency-"))
+    print(f"creating 2 x {options.parts} scheduled parts (logs in {log_dir}) ...", flush=True)
+    ours_series = make_series("ours", options.parts)
+    cron_series = make_series("cron", options.parts)
+    try:
+        print("run 1: beat + worker, locking sweep ...", flush=True)
+        ours = run_ours(ours_series, window=options.window, log_dir=log_dir)
+        print("run 2: stock publish_scheduled every minute from a cron loop ...", flush=True)
+        cron = run_cron(cron_series, window=options.window, log_dir=log_dir)
+    finally:
+        if not options.keep:
+            for series in (ours_series, cron_series):
+                PartPage.objects.filter(series=series).delete()  # parts protect their series
+                SeriesPage.objects.get(pk=series.pk).delete()
+
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    print()
+    print(
+        f"{options.parts} parts due across {options.window:.0f} s per method; delay from go-live "
+        f"time to live, seconds ({db}, sweep every {settings.PUBLISHING_SWEEP_INTERVAL:g} s)"
+    )
+    print(f"| {'method':<44} | {'parts':>5} | {'p50':>7} | {'p99':>7} | {'max':>7} | {'mean':>7} |")
+    print(f"|{'-' * 46}|{'-' * 7}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
+    print(row("ours: beat + worker, locking sweep", ours))
+    print(row("stock: publish_scheduled, cron every minute", cron))
+
+
+if __name__ == "__main__":
+    main()
