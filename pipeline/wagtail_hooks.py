@@ -90,5 +90,4 @@ def _release_plan_urls():
 def _release_plan_menu_item():
     return MenuItem("Release plan", reverse("pipeline_release_plan"), icon_name="date", order=251)
 
-from pipeline import campaign_admin  # noqa: E402, F401  (campaigns area, registered on import)
-from pipeline import subscriber_admin  # noqa: E402, F401  (mailing list admin screens)
+from pipeline import campaign_admin, subscriber_admin  # noqa: E402, F401  (admin screens)

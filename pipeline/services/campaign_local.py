@@ -8,6 +8,7 @@ batch. A crash leaves at most the message in hand as ``sending``; whoever resume
 """
 
 import contextlib
+import functools
 import logging
 import smtplib
 import socket
@@ -27,7 +28,7 @@ from pipeline.services.campaign_claims import campaign_release, campaign_renew_l
 from pipeline.services.campaign_rendering import RenderedEmail, campaign_render, personalize
 from pipeline.services.campaign_state import campaign_log, campaign_transition
 from pipeline.services.campaign_timing import campaign_expiry
-from pipeline.subscriber_tokens import list_unsubscribe_headers, unsubscribe_url
+from pipeline.subscriber_tokens import UNSUBSCRIBE, absolute_url, make_token
 
 logger = logging.getLogger(__name__)
 S = CampaignStatus
@@ -117,13 +118,29 @@ def _start(campaign: Campaign, worker: str) -> str:
     return S.SEND_REQUESTED
 
 
+@functools.cache
+def _unsubscribe_url_parts() -> tuple[str, str]:
+    """The one-click URL around a placeholder token: reverse() once, not once per message."""
+    sample = absolute_url("subscriber_unsubscribe", "TOKEN")
+    at = sample.rindex("TOKEN")
+    return sample[:at], sample[at + len("TOKEN"):]
+
+
+def unsubscribe_link(*, subscriber_id: int, email: str) -> str:
+    """Same URL as pipeline.subscriber_tokens.unsubscribe_url (tested), built faster."""
+    before, after = _unsubscribe_url_parts()
+    return before + make_token(UNSUBSCRIBE, subscriber_id=subscriber_id, email=email) + after
+
+
 def _message(rendered: RenderedEmail, delivery: Delivery, message_id: str,
              connection) -> EmailMultiAlternatives:
-    link = unsubscribe_url(subscriber_id=delivery.subscriber_id, email=delivery.email)
+    link = unsubscribe_link(subscriber_id=delivery.subscriber_id, email=delivery.email)
     html_part, text_part = personalize(rendered, unsubscribe_url=link)
     headers = {
         "Message-ID": message_id,
-        **list_unsubscribe_headers(subscriber_id=delivery.subscriber_id, email=delivery.email),
+        # As pipeline.subscriber_tokens.list_unsubscribe_headers (RFC 8058 one-click).
+        "List-Unsubscribe": f"<{link}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
     if rendered.preheader:
         headers["X-Preheader"] = rendered.preheader[:200]
@@ -176,45 +193,89 @@ def _run_ledger(campaign: Campaign, worker: str) -> str:
     return S.SENT
 
 
+def ledger_chunk() -> int:
+    return getattr(settings, "CAMPAIGN_LEDGER_CHUNK", 20)
+
+
 def _send_batch(rendered: RenderedEmail, batch: list[Delivery], domain: str) -> str | None:
-    """Send one batch over one SMTP connection; returns a reason to stop, or None."""
+    """Send one batch over one SMTP connection; returns a reason to stop, or None.
+
+    The ledger is written in small chunks: a chunk's rows are committed ``sending`` (each with
+    its Message-ID) before the first of them goes to SMTP, and ``sent`` right after the chunk.
+    One commit costs a disk flush (milliseconds); a commit per message would cap a worker far
+    below the SMTP server's pace. The price: a SIGKILL leaves at most one chunk uncertain.
+    """
     connection = get_connection(fail_silently=False)
     try:
         connection.open()
     except _CONNECTION_TROUBLE as error:
         return f"SMTP unavailable: {error}"
     try:
-        for delivery in batch:
-            message_id = make_msgid(domain=domain)
-            taken = Delivery.objects.filter(pk=delivery.pk, state=D.PENDING).update(
-                state=D.SENDING, message_id=message_id, updated_at=timezone.now()
-            )
-            if not taken:
-                continue  # another worker got to it (it held the lease before us)
-            message = _message(rendered, delivery, message_id, connection)
-            try:
-                message.send()
-            except _RECIPIENT_REFUSED as error:
-                _finish(delivery, D.FAILED, f"Refused: {error}")
-                continue
-            except smtplib.SMTPResponseException as error:
-                if error.smtp_code >= 500:
-                    _finish(delivery, D.FAILED, f"SMTP {error.smtp_code}: {error.smtp_error!r}")
-                    continue
-                _finish(delivery, D.PENDING, "")  # 4xx: refused for now; try again later
-                return f"SMTP {error.smtp_code} (temporary): {error.smtp_error!r}"
-            except _CONNECTION_TROUBLE as error:
-                _finish(delivery, D.UNCERTAIN, f"Connection lost while sending: {error}")
-                return f"SMTP connection lost: {error}"
-            _finish(delivery, D.SENT, "")
+        size = ledger_chunk()
+        for offset in range(0, len(batch), size):
+            trouble = _send_chunk(rendered, batch[offset: offset + size], domain, connection)
+            if trouble:
+                return trouble
     finally:
-        with contextlib.suppress(_CONNECTION_TROUBLE):
+        with contextlib.suppress(*_CONNECTION_TROUBLE):
             connection.close()
     return None
 
 
-def _finish(delivery: Delivery, state: str, error: str) -> None:
-    Delivery.objects.filter(pk=delivery.pk, state=D.SENDING).update(
+def _send_chunk(rendered, chunk: list[Delivery], domain: str, connection) -> str | None:
+    now = timezone.now()
+    ids = {delivery.pk: make_msgid(domain=domain) for delivery in chunk}
+    with transaction.atomic():
+        taken = set(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=ids, state=D.PENDING).values_list("pk", flat=True)
+        )
+        Delivery.objects.bulk_update(
+            [Delivery(pk=pk, state=D.SENDING, message_id=ids[pk], updated_at=now)
+             for pk in taken],
+            ["state", "message_id", "updated_at"],
+        )
+    outcomes: dict[str, list[int]] = {D.SENT: [], D.FAILED: [], D.PENDING: []}
+    errors: dict[int, str] = {}
+    trouble = None
+    for delivery in chunk:
+        if delivery.pk not in taken:
+            continue  # another worker got to it (it held the lease before us)
+        if trouble:
+            outcomes[D.PENDING].append(delivery.pk)  # never tried: back in the queue
+            continue
+        message = _message(rendered, delivery, ids[delivery.pk], connection)
+        try:
+            message.send()
+        except _RECIPIENT_REFUSED as error:
+            outcomes[D.FAILED].append(delivery.pk)
+            errors[delivery.pk] = f"Refused: {error}"
+            continue
+        except smtplib.SMTPResponseException as error:
+            if error.smtp_code >= 500:
+                outcomes[D.FAILED].append(delivery.pk)
+                errors[delivery.pk] = f"SMTP {error.smtp_code}: {error.smtp_error!r}"
+                continue
+            outcomes[D.PENDING].append(delivery.pk)  # 4xx: refused for now; try later
+            trouble = f"SMTP {error.smtp_code} (temporary): {error.smtp_error!r}"
+            continue
+        except _CONNECTION_TROUBLE as error:
+            _finish([delivery.pk], D.UNCERTAIN, f"Connection lost while sending: {error}")
+            trouble = f"SMTP connection lost: {error}"
+            continue
+        outcomes[D.SENT].append(delivery.pk)
+    with transaction.atomic():
+        _finish(outcomes[D.SENT], D.SENT, "")
+        _finish(outcomes[D.PENDING], D.PENDING, "")
+        for pk in outcomes[D.FAILED]:
+            _finish([pk], D.FAILED, errors[pk])
+    return trouble
+
+
+def _finish(pks: list[int], state: str, error: str) -> None:
+    if not pks:
+        return
+    Delivery.objects.filter(pk__in=pks, state=D.SENDING).update(
         state=state, error=error, updated_at=timezone.now()
     )
 

@@ -43,3 +43,14 @@ def test_discount_goes_to_every_subscriber_once_with_unsubscribe_headers(series)
     }
     log = list(campaign.transitions.values_list("from_status", "to_status"))
     assert (S.DRAFT, S.SCHEDULED) in log and (S.SEND_REQUESTED, S.SENT) in log
+
+
+def test_fast_unsubscribe_link_is_the_mailing_list_one_click_url(series):
+    from pipeline.services.campaign_local import unsubscribe_link
+    from pipeline.subscriber_tokens import UNSUBSCRIBE, read_token, unsubscribe_url
+
+    (subscriber,) = add_subscribers(1)
+    ours = unsubscribe_link(subscriber_id=subscriber.pk, email=subscriber.email)
+    theirs = unsubscribe_url(subscriber_id=subscriber.pk, email=subscriber.email)
+    assert ours.rsplit("/", 1)[0] == theirs.rsplit("/", 1)[0]
+    assert read_token(UNSUBSCRIBE, ours.rsplit("/", 1)[1]).subscriber_id == subscriber.pk
