@@ -129,6 +129,7 @@ def run_both(recipients: int):
         return Delivery.objects.filter(campaign=campaign, state=DeliveryState.SENT).count()
 
     rendered = campaign_render(campaign=Campaign.objects.get(pk=campaign.pk))
+    unsubscribe_url(subscriber_id=0, email="")  # warm the URL resolver for both runs
 
     def stock():
         sent = 0

@@ -49,7 +49,7 @@ def _in_threads(count, work):
     return results
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_editors_scheduling_at_once_schedule_once(series):
     add_subscribers(2)
     campaign = _draft()
@@ -62,7 +62,7 @@ def test_two_editors_scheduling_at_once_schedule_once(series):
     assert campaign.transitions.filter(to_status=S.SCHEDULED).count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_workers_racing_on_one_campaign_send_each_email_once(series):
     add_subscribers(30)
     campaign = _draft()

@@ -127,6 +127,10 @@ def test_sigkill_trials_mailchimp_path_sent_exactly_once(logs, mailchimp_emulato
            "TRIAL_MAILCHIMP_URL": mailchimp_emulator.url,
            "TRIAL_MAILCHIMP_LIST": mailchimp_emulator.list_id}
     campaign_ids, mid_flight = _run_trials(logs, env, max_delay=0.5)
+    # A killed worker hangs up mid-answer; the emulator (as of its branch's 6be03fa) files that
+    # as an internal error. Only those are dropped here; any other still fails the fixture.
+    errors = mailchimp_emulator.emulator.internal_errors
+    errors[:] = [e for e in errors if "BrokenPipe" not in e and "ConnectionReset" not in e]
     print(f"seed {SEED}: {TRIALS} Mailchimp trials, {mid_flight} killed in flight")
     assert mid_flight >= 1
     sends = real_sends(mailchimp_emulator)
