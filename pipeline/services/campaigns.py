@@ -71,13 +71,12 @@ def campaign_send(*, campaign_id: int, worker: str | None = None) -> str:
 def campaigns_sweep(*, now: datetime | None = None) -> list[int]:
     """Find work the broker may have lost: announcements without a campaign, due and stuck
     campaigns. Returns the ids to queue. Safe to run twice at once."""
-    now = now or timezone.now()
     orphans = Announcement.objects.filter(
         state=Announcement.State.READY, campaign__isnull=True
     ).values_list("pk", flat=True)[:200]
     for announcement_id in list(orphans):
         announcement_campaign_create(announcement_id=announcement_id)
-    return campaigns_due(now=now)
+    return campaigns_due(now=now or timezone.now())
 
 
 # -- announcements -----------------------------------------------------------------------------
