@@ -141,10 +141,8 @@ class CampaignManageView(WagtailAdminTemplateMixin, TemplateView):
         ):
             raise PermissionDenied
         self.campaign = get_object_or_404(Campaign, pk=kwargs["pk"])
+        self.page_title = self.campaign.name
         return super().dispatch(request, *args, **kwargs)
-
-    def get_page_title(self):
-        return self.campaign.name
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
