@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Publish latency: our beat-driven sweep against Wagtail's stock `publish_scheduled` from cron.
 
-Two series of N parts each (default 200) are scheduled across a 30-second window, one series per
-method, in one run of this script:
+N parts (default 200) per method, in one series or spread over several (--series), are scheduled
+across a 30-second window, in one run of this script:
 
 - ours: a Celery beat and a worker process (`celery -A workers.celery_app beat|worker`) running the
   locking sweep every PUBLISHING_SWEEP_INTERVAL seconds;
@@ -51,7 +51,8 @@ STOCK_CRON_COMMAND = (
 )
 
 
-def make_series(label: str, parts: int) -> SeriesPage:
+def make_series_group(label: str, parts: int, series_count: int) -> list[SeriesPage]:
+    """``series_count`` series sharing ``parts`` parts, each scheduled far ahead for now."""
     from wagtail.models import Page, Site
 
     index = SeriesIndexPage.objects.first()
@@ -61,27 +62,36 @@ def make_series(label: str, parts: int) -> SeriesPage:
         )
         Site.objects.update_or_create(is_default_site=True, defaults={"root_page": index})
     stamp = int(time.time())
-    series = index.add_child(
-        instance=SeriesPage(title=f"Bench {label}", slug=f"bench-{label}-{stamp}")
-    )
-    series.save_revision().publish()
+    group = []
+    for number in range(series_count):
+        series = index.add_child(
+            instance=SeriesPage(
+                title=f"Bench {label} {number}", slug=f"bench-{label}-{number}-{stamp}"
+            )
+        )
+        series.save_revision().publish()
+        group.append(series)
     far = timezone.now() + timedelta(days=30)
-    for number in range(1, parts + 1):
+    for index_ in range(parts):
+        series = group[index_ % series_count]
         part = series.add_child(
             instance=PartPage(
-                title=f"Bench {label} part {number}",
+                title=f"Bench {label} part {index_}",
                 body=[("paragraph", "<p>Bench.</p>")],
                 go_live_at=far,
                 live=False,
             )
         )
         part.save_revision().publish()  # scheduled far ahead; moved into the window later
-    return series
+    return group
 
 
-def schedule_window(series: SeriesPage, *, start, seconds: float) -> dict[int, object]:
-    """Move the series' scheduled revisions to go live evenly across [start, start+seconds]."""
-    parts = list(PartPage.objects.filter(series=series).order_by("part_number"))
+def schedule_window(group: list[SeriesPage], *, start, seconds: float) -> dict[int, object]:
+    """Move the scheduled revisions to go live evenly across [start, start+seconds]: the first
+    part of every series, then the second, and so on."""
+    parts = list(
+        PartPage.objects.filter(series__in=group).order_by("part_number", "series_id")
+    )
     step = seconds / max(len(parts) - 1, 1)
     due = {}
     with transaction.atomic():
@@ -131,7 +141,7 @@ def wait_for(condition, deadline: float, what: str):
         time.sleep(0.2)
 
 
-def run_ours(series, *, window: float, log_dir: Path) -> list[float]:
+def run_ours(group, *, window: float, log_dir: Path) -> list[float]:
     celery = [sys.executable, "-m", "celery", "-A", "workers.celery_app"]
     beat = spawn(
         [*celery, "beat", "-l", "WARNING", "-s", str(log_dir / "beat-schedule"), "--pidfile="],
@@ -139,7 +149,8 @@ def run_ours(series, *, window: float, log_dir: Path) -> list[float]:
         "beat",
     )
     worker = spawn(
-        [*celery, "worker", "-Q", "publishing,mail", "-c", "2", "-l", "WARNING", "-n", "bench@%h"],
+        # The README's worker command: default concurrency (one process per CPU).
+        [*celery, "worker", "-Q", "publishing,mail", "-l", "WARNING", "-n", "bench@%h"],
         log_dir,
         "worker",
     )
@@ -152,7 +163,7 @@ def run_ours(series, *, window: float, log_dir: Path) -> list[float]:
             time.monotonic() + 90,
             "the first sweep",
         )
-        due = schedule_window(series, start=timezone.now() + timedelta(seconds=3), seconds=window)
+        due = schedule_window(group, start=timezone.now() + timedelta(seconds=3), seconds=window)
         wait_for(lambda: all_live(due), time.monotonic() + window + 120, "our sweep")
     finally:
         stop(worker)
@@ -160,14 +171,14 @@ def run_ours(series, *, window: float, log_dir: Path) -> list[float]:
     return delays(due)
 
 
-def run_cron(series, *, window: float, log_dir: Path) -> list[float]:
+def run_cron(group, *, window: float, log_dir: Path) -> list[float]:
     now = timezone.now()
     next_minute = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
     # Centre the window in a minute: the expected wait for a minutely cron is then ~30 s.
     start = next_minute + timedelta(seconds=(60 - window) / 2)
     if start - now < timedelta(seconds=5):
         start += timedelta(minutes=1)
-    due = schedule_window(series, start=start, seconds=window)
+    due = schedule_window(group, start=start, seconds=window)
     deadline = time.monotonic() + (start - now).total_seconds() + window + 200
     runs = 0
     while not all_live(due):
@@ -195,14 +206,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--parts", type=int, default=200)
     parser.add_argument("--window", type=float, default=30.0)
+    parser.add_argument(
+        "--series", type=int, default=1, help="spread the parts over this many series per method"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the bench series")
     options = parser.parse_args()
 
     call_command("migrate", verbosity=0)
     log_dir = Path(tempfile.mkdtemp(prefix="publish-latency-"))
-    print(f"creating 2 x {options.parts} scheduled parts (logs in {log_dir}) ...", flush=True)
-    ours_series = make_series("ours", options.parts)
-    cron_series = make_series("cron", options.parts)
+    print(
+        f"creating 2 x {options.parts} scheduled parts in 2 x {options.series} series "
+        f"(logs in {log_dir}) ...",
+        flush=True,
+    )
+    ours_series = make_series_group("ours", options.parts, options.series)
+    cron_series = make_series_group("cron", options.parts, options.series)
     try:
         print("run 1: beat + worker, locking sweep ...", flush=True)
         ours = run_ours(ours_series, window=options.window, log_dir=log_dir)
@@ -210,7 +228,7 @@ def main():
         cron = run_cron(cron_series, window=options.window, log_dir=log_dir)
     finally:
         if not options.keep:
-            for series in (ours_series, cron_series):
+            for series in [*ours_series, *cron_series]:
                 PartPage.objects.filter(series=series).delete()  # parts protect their series
                 SeriesPage.objects.get(pk=series.pk).delete()
 
@@ -219,7 +237,8 @@ def main():
     db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     print()
     print(
-        f"{options.parts} parts due across {options.window:.0f} s per method; delay from go-live "
+        f"{options.parts} parts in {options.series} series due across {options.window:.0f} s "
+        "per method; delay from go-live "
         f"time to live, seconds ({db}, sweep every {settings.PUBLISHING_SWEEP_INTERVAL:g} s)"
     )
     print(f"| {'method':<44} | {'parts':>5} | {'p50':>7} | {'p99':>7} | {'max':>7} | {'mean':>7} |")

@@ -191,7 +191,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # The beat entry (workers/celery_app.py) runs the publishing sweep this often, in seconds; a
 # sweep message not started within PUBLISHING_SWEEP_EXPIRES is dropped (the next one does its work).
-PUBLISHING_SWEEP_INTERVAL = 2.0
+PUBLISHING_SWEEP_INTERVAL = 1.0
 PUBLISHING_SWEEP_EXPIRES = 10.0
 # Campaigns (pipeline/services/campaign_*.py): the sweep's beat interval in seconds, the worker's
 # lease on a campaign, the margin before an offer's end after which no discount email goes out.

@@ -1,5 +1,6 @@
 """Real Celery worker and beat processes (and a private Redis) for the failure tests."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -66,10 +67,8 @@ class Process:
 
     def kill(self, sig=signal.SIGKILL):
         if self.popen.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, sig)
-            except ProcessLookupError:
-                pass
         try:
             self.popen.wait(timeout=20)
         except subprocess.TimeoutExpired:

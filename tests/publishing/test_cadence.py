@@ -1,7 +1,7 @@
 """Release cadence across the Europe/London clock changes (2026: forward 29 Mar, back 25 Oct)."""
 
 import zoneinfo
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 import pytest
 import time_machine
@@ -28,7 +28,8 @@ def utc(*args):
 
 
 def weekly(series, *, at=time(9, 0), **days):
-    return ReleaseCadence.objects.create(series=series, release_time=at, **(days or {"monday": True}))
+    days = days or {"monday": True}
+    return ReleaseCadence.objects.create(series=series, release_time=at, **days)
 
 
 def queue(*parts, pinned=None):

@@ -35,3 +35,23 @@ def test_beat_runs_the_sweep_every_few_seconds():
     assert entry["schedule"] == settings.PUBLISHING_SWEEP_INTERVAL <= 5
     assert entry["options"]["queue"] == "publishing"
     assert settings.PUBLISHING_SWEEP_INTERVAL < entry["options"]["expires"] < 60
+
+
+def test_a_message_lands_in_its_own_queue_only():
+    """On the real broker: a task sent to one queue is not copied into the other."""
+    app.loader.import_default_modules()
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for queue in app.conf.task_queues:
+            queue(channel).declare()
+            channel.queue_purge(queue.name)
+        app.send_task("workers.tasks.publishing.sweep", queue="publishing", connection=conn)
+        app.send_task("workers.tasks.publishing.sweep", queue="mail", connection=conn)
+        app.send_task("workers.tasks.publishing.sweep", connection=conn)  # default queue
+        counts = {
+            name: channel.queue_declare(queue=name, passive=True).message_count
+            for name in ("publishing", "mail")
+        }
+        for name in counts:
+            channel.queue_purge(name)
+    assert counts == {"publishing": 2, "mail": 1}

@@ -80,7 +80,7 @@ def test_expired_parts_are_unpublished_by_the_sweep():
     assert result.unpublished == [f"wagtailcore.Page:{part.pk}"]
 
 
-def test_a_second_sweep_finds_nothing_left(django_assert_max_num_queries):
+def test_a_second_sweep_finds_nothing_left():
     series = make_series()
     part = schedule_part(series, due_at=T0)
     with time_machine.travel(T0 + timedelta(seconds=1), tick=False):
@@ -102,7 +102,9 @@ def test_publish_scheduled_command_uses_the_locking_sweep():
     assert Announcement.objects.filter(part=part).count() == 1
 
 
-def test_api_shows_a_scheduled_part_right_after_the_sweep(client, django_capture_on_commit_callbacks):
+def test_api_shows_a_scheduled_part_right_after_the_sweep(
+    client, django_capture_on_commit_callbacks
+):
     series = make_series(slug="moving-well")
     schedule_part(series, due_at=timezone.now() - timedelta(seconds=1))
     url = "/api/series/moving-well/parts/1"

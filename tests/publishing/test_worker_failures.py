@@ -128,7 +128,8 @@ def test_worker_and_beat_down_for_an_hour_catch_up_in_part_order(logs):
     with proc.running(worker, beat):
         proc.wait_until(lambda: live([*parts, elsewhere]), timeout=60, what="the catch-up")
         proc.wait_until(lambda: "publishing catch-up" in worker.log(), timeout=10, what="log")
-    assert re.search(r"publishing catch-up: 4 overdue revision\(s\), the oldest 36\d\d s late", worker.log())
+    catch_up = r"publishing catch-up: 4 overdue revision\(s\), the oldest 36\d\d s late"
+    assert re.search(catch_up, worker.log())
     published = PartPage.objects.filter(series=series).order_by("last_published_at")
     assert [p.part_number for p in published] == [1, 2, 3]
     assert_published_exactly_once([*parts, elsewhere])
