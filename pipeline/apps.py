@@ -7,4 +7,4 @@ class PipelineConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from pipeline import release_signals, signals  # noqa: F401
+        from pipeline import campaign_signals, release_signals, signals  # noqa: F401

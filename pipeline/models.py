@@ -3,6 +3,18 @@
 Each area keeps its models in its own module; this module imports them so Django finds them.
 """
 
+from pipeline.campaign_models import (
+    Campaign,
+    CampaignAudience,
+    CampaignKind,
+    CampaignStatus,
+    CampaignTestAddress,
+    CampaignTransition,
+    Delivery,
+    DeliveryState,
+    PartAnnouncementOverride,
+    SeriesAnnouncementSetting,
+)
 from pipeline.importing_models import ImportedArticle
 from pipeline.publishing_models import Announcement, SweepHeartbeat
 from pipeline.release_models import ReleaseCadence, ReleaseQueueEntry, SkippedReleaseDate
@@ -19,14 +31,24 @@ from pipeline.subscriber_models import (
 
 __all__ = [
     "Announcement",
+    "Campaign",
+    "CampaignAudience",
+    "CampaignKind",
+    "CampaignStatus",
+    "CampaignTestAddress",
+    "CampaignTransition",
     "ConsentKind",
     "ConsentRecord",
     "ConsentSource",
+    "Delivery",
+    "DeliveryState",
     "ImportedArticle",
     "MailchimpSeriesInterest",
     "MailchimpWebhookEvent",
+    "PartAnnouncementOverride",
     "ReleaseCadence",
     "ReleaseQueueEntry",
+    "SeriesAnnouncementSetting",
     "SkippedReleaseDate",
     "Subscriber",
     "SubscriberStatus",

@@ -90,4 +90,4 @@ def _release_plan_urls():
 def _release_plan_menu_item():
     return MenuItem("Release plan", reverse("pipeline_release_plan"), icon_name="date", order=251)
 
-import pipeline.subscriber_admin  # noqa: E402,F401  (mailing list admin screens)
+from pipeline import campaign_admin, subscriber_admin  # noqa: E402, F401  (admin screens)

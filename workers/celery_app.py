@@ -26,6 +26,11 @@ app.conf.beat_schedule = {
         # A sweep nobody ran in time is dropped, not piled up: the next one finds the same work.
         "options": {"queue": "publishing", "expires": settings.PUBLISHING_SWEEP_EXPIRES},
     },
+    "campaigns-sweep": {
+        "task": "workers.tasks.campaigns.sweep",
+        "schedule": settings.CAMPAIGNS_SWEEP_INTERVAL,
+        "options": {"queue": "publishing", "expires": settings.CAMPAIGNS_SWEEP_INTERVAL * 5},
+    },
 }
 app.autodiscover_tasks(["workers"], related_name="tasks")
 

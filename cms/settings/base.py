@@ -1,5 +1,6 @@
 """Settings shared by every environment. Values come from cms.settings.env only."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -195,6 +196,14 @@ PUBLISHING_SWEEP_INTERVAL = 1.0
 PUBLISHING_SWEEP_EXPIRES = 10.0
 # The health check fails when the sweep has not succeeded for this long (15 missed intervals).
 HEALTH_SWEEP_MAX_AGE_SECONDS = 30
+# Campaigns (pipeline/services/campaign_*.py): the sweep's beat interval in seconds, the worker's
+# lease on a campaign, the margin before an offer's end after which no discount email goes out.
+CAMPAIGNS_SWEEP_INTERVAL = 5.0
+CAMPAIGN_LEASE = timedelta(minutes=2)
+CAMPAIGN_OFFER_SAFETY_MARGIN = timedelta(minutes=5)
+CAMPAIGN_SMTP_BATCH_SIZE = 100
+CAMPAIGN_DEFAULT_TIME_ZONE = "Europe/London"
+MAILCHIMP_TIMEOUT = 15
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True

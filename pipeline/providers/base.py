@@ -26,6 +26,7 @@ from django.utils.module_loading import import_string
 
 PROVIDERS: dict[str, str] = {
     "local": "pipeline.providers.local.LocalProvider",
+    "mailchimp": "pipeline.providers.mailchimp.MailchimpProvider",
 }
 
 

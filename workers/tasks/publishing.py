@@ -29,11 +29,13 @@ def sweep() -> dict:
 
 @shared_task(soft_time_limit=30, time_limit=60)
 def hand_over_announcement(announcement_id: int) -> bool:
-    """Mark the announcement ready for the campaigns work (issue: announcement campaigns).
+    """Mark the announcement ready and make its campaign (scheduled for now when the series
+    announces automatically; the campaign's send is queued on commit by workers/tasks/mail)."""
+    from pipeline.services.campaigns import announcement_campaign_create
 
-    Deliberately thin: the campaigns work replaces the service it calls with the real send.
-    """
-    return announcement_mark_ready(announcement_id=announcement_id)
+    announcement_mark_ready(announcement_id=announcement_id)
+    announcement_campaign_create(announcement_id=announcement_id)
+    return True
 
 
 @receiver(announcement_created, dispatch_uid="partwork-queue-announcement-hand-over")

@@ -1,0 +1,46 @@
+"""An SMTP sink on loopback (aiosmtpd) counting the copies each recipient got of each subject."""
+
+import collections
+import email
+import logging
+import socket
+import threading
+
+from aiosmtpd.controller import Controller
+
+
+class CountingHandler:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.copies: collections.Counter = collections.Counter()  # (subject, rcpt) -> n
+        self.total = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content)
+        subject = str(message.get("Subject", ""))
+        with self.lock:
+            for rcpt in envelope.rcpt_tos:
+                self.copies[(subject, rcpt.lower())] += 1
+                self.total += 1
+        return "250 Message accepted"
+
+
+class SmtpSink:
+    def __init__(self):
+        self.handler = CountingHandler()
+        with socket.socket() as probe:  # the controller cannot be given port 0
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=port)
+
+    def __enter__(self) -> "SmtpSink":
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()
+
+    @property
+    def port(self) -> int:
+        return self.controller.port

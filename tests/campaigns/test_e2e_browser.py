@@ -1,0 +1,81 @@
+"""End to end in a real browser (Playwright with Debian's chromium, headless): an editor creates a
+discount campaign with a reminder, previews it, sends a test, sends it; the worker's service sends
+it to the Mailchimp emulator; the admin shows it sent with its report. Screenshots go to
+test-artifacts/. The offer itself is made by the factory (the Offer snippet has its own tests)."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+
+from pipeline.models import Campaign, CampaignStatus, CampaignTestAddress
+from pipeline.services.campaigns import campaign_send
+from tests.campaigns.conftest import ensure_wagtail_root, make_offer
+from tests.campaigns.mailchimp_helpers import add_members, real_sends, use_emulator
+from tests.factories import make_series
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
+]
+
+
+def test_editor_builds_previews_tests_and_sends_a_discount_campaign(
+    live_server, settings, mailchimp_emulator, monkeypatch
+):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain
+    # synchronous test code, so Django's async guard is lifted for this test only.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+    use_emulator(settings, mailchimp_emulator)
+    add_members(mailchimp_emulator, ["a@example.com", "b@example.com"])
+    ensure_wagtail_root()
+    make_series(title="Moving Well", slug="moving-well")
+    User.objects.create_superuser("editor", "editor@example.com", "correct horse")
+    CampaignTestAddress.objects.create(email="proof@example.com")
+    offer = make_offer(code="corrective", percent_off=35, name="Corrective week")
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{live_server.url}/admin/login/")
+        page.fill("#id_username", "editor")
+        page.fill("#id_password", "correct horse")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/admin/")
+
+        page.goto(f"{live_server.url}/admin/snippets/pipeline/campaign/add/")
+        page.fill("#id_name", "Corrective week")
+        page.click("text=Choose offer")
+        page.click(f"a:has-text('{offer.name}')")
+        page.fill("#id_reminder_hours", "24")
+        page.click("button[type=submit]:has-text('Save')")
+        page.wait_for_url("**/admin/campaigns/*/")
+        page.wait_for_selector("#preview-desktop")
+        page.screenshot(path=str(ARTIFACTS / "campaign-preview.png"), full_page=True)
+        assert "35% off" in page.frame_locator("#preview-desktop").locator("body").inner_text()
+
+        page.click("#test-form button")
+        page.wait_for_selector("text=Test sent to proof@example.com")
+        page.click("button[value=send_now]")
+        page.wait_for_selector("text=is scheduled for")
+
+        campaign = Campaign.objects.get(name="Corrective week")
+        assert campaign_send(campaign_id=campaign.pk) == CampaignStatus.SENT  # the worker
+        mailchimp_emulator.control.set_report(
+            Campaign.objects.get(pk=campaign.pk).provider_campaign_id, unique_opens=1,
+            unique_clicks=1)
+        page.reload()
+        assert "Status: Sent" in page.inner_text("#campaign-status")
+        assert "sent to 2" in page.inner_text("#campaign-report")
+        page.screenshot(path=str(ARTIFACTS / "campaign-sent.png"), full_page=True)
+        browser.close()
+    assert len(real_sends(mailchimp_emulator)) == 1

@@ -1,0 +1,56 @@
+"""Discount and announcement campaigns over the local (Django email) path, on the real DB."""
+
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from pipeline.models import CampaignStatus, Delivery, DeliveryState
+from pipeline.services.campaigns import (
+    campaign_create_discount,
+    campaign_schedule,
+    campaign_send,
+)
+from tests.campaigns.conftest import add_subscribers, make_offer
+
+S = CampaignStatus
+pytestmark = pytest.mark.django_db
+
+
+def test_discount_goes_to_every_subscriber_once_with_unsubscribe_headers(series):
+    add_subscribers(5, series=[series])
+    offer = make_offer(code="corrective", percent_off=35)
+    campaign = campaign_create_discount(offer=offer, name="Corrective week", send_at=None)
+    answer = campaign_schedule(campaign=campaign, send_at=timezone.now(), actor="editor")
+    assert answer.ok, answer.message
+
+    assert campaign_send(campaign_id=campaign.pk) == S.SENT
+    assert campaign_send(campaign_id=campaign.pk) == S.SENT  # a second call does nothing
+
+    assert sorted(m.to[0] for m in mail.outbox) == [f"reader{i}@example.com" for i in range(5)]
+    message = mail.outbox[0]
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "/api/subscribers/unsubscribe/" in message.extra_headers["List-Unsubscribe"]
+    assert "corrective" in message.body and "*|" not in message.body
+    html = message.alternatives[0][0]
+    assert "*|" not in html and "1 Example Street" in html
+    ids = {m.extra_headers["Message-ID"] for m in mail.outbox}
+    assert len(ids) == 5
+    campaign.refresh_from_db()
+    assert campaign.recipient_count == 5 and "corrective" in campaign.sent_text
+    assert set(Delivery.objects.filter(campaign=campaign).values_list("state", flat=True)) == {
+        DeliveryState.SENT
+    }
+    log = list(campaign.transitions.values_list("from_status", "to_status"))
+    assert (S.DRAFT, S.SCHEDULED) in log and (S.SEND_REQUESTED, S.SENT) in log
+
+
+def test_fast_unsubscribe_link_is_the_mailing_list_one_click_url(series):
+    from pipeline.services.campaign_local import unsubscribe_link
+    from pipeline.subscriber_tokens import UNSUBSCRIBE, read_token, unsubscribe_url
+
+    (subscriber,) = add_subscribers(1)
+    ours = unsubscribe_link(subscriber_id=subscriber.pk, email=subscriber.email)
+    theirs = unsubscribe_url(subscriber_id=subscriber.pk, email=subscriber.email)
+    assert ours.rsplit("/", 1)[0] == theirs.rsplit("/", 1)[0]
+    assert read_token(UNSUBSCRIBE, ours.rsplit("/", 1)[1]).subscriber_id == subscriber.pk

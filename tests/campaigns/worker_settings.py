@@ -1,0 +1,24 @@
+"""Settings for the worker processes the crash trials start: the test settings, plus real SMTP
+(to the trial's sink), the emulator, and a short lease so a killed worker's campaign is taken
+over within seconds. Test-only: production settings come from cms/settings/env.py."""
+
+import os
+from datetime import timedelta
+
+from cms.settings.test import *  # noqa: F403
+
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = "127.0.0.1"
+EMAIL_PORT = int(os.environ.get("TRIAL_SMTP_PORT", "25"))
+EMAIL_TIMEOUT = 10
+EMAIL_PROVIDER = os.environ.get("TRIAL_PROVIDER", "local")
+MAILCHIMP = {
+    "API_KEY": os.environ.get("TRIAL_MAILCHIMP_KEY", ""),
+    "SERVER": "",
+    "API_URL": os.environ.get("TRIAL_MAILCHIMP_URL", ""),
+    "LIST_ID": os.environ.get("TRIAL_MAILCHIMP_LIST", ""),
+    "WEBHOOK_SECRET": None,
+}
+MAILCHIMP_TIMEOUT = 5
+CAMPAIGN_LEASE = timedelta(seconds=float(os.environ.get("TRIAL_LEASE_SECONDS", "2")))
+CAMPAIGN_RETRY_BACKOFF_SECONDS = 0.2
