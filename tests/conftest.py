@@ -19,3 +19,12 @@ def pytest_report_header(config):
         f"partwork: database {database['ENGINE'].rsplit('.', 1)[-1]} "
         f"({database.get('HOST') or database['NAME']}), redis {settings.REDIS_URL}",
     ]
+
+
+# The Mailchimp emulator fixtures, for any test that talks to "Mailchimp".
+from tests.mailchimp_emulator.fixtures import (  # noqa: E402, F401
+    _mailchimp_emulator_server,
+    mailchimp_emulator,
+    mailchimp_emulator_process,
+    mailchimp_settings,
+)

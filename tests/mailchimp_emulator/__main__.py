@@ -16,11 +16,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
     parser.add_argument("--list-id", default="a1b2c3d4e5", help="id of the seeded audience")
     parser.add_argument("--max-in-flight", type=int, default=10)
+    parser.add_argument("--fault-seed", type=int, default=None,
+                        help="seed for probabilistic faults, for repeatable runs")
     args = parser.parse_args(argv)
 
     emulator = Emulator(host=args.host, port=args.port, api_key=args.api_key,
                         latency_ms=args.latency_ms, max_in_flight=args.max_in_flight,
-                        list_id=args.list_id).start()
+                        list_id=args.list_id, fault_seed=args.fault_seed).start()
     # One line a parent process can read to learn the address (port 0 picks one).
     print(f"mailchimp-emulator listening on {emulator.url} list_id={emulator.list_id} "
           f"api_key={args.api_key}", flush=True)

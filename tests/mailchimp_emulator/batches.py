@@ -75,7 +75,8 @@ class BatchRunner:
             batch["results"] = archive
             batch["status"] = "finished"
             batch["completed_at"] = now()
-            batch["response_body_url"] = f"{self.base_url}/_emulator/batch-results/{batch_id}.tar.gz"
+            batch["response_body_url"] = (
+                f"{self.base_url}/_emulator/batch-results/{batch_id}.tar.gz")
 
     def _execute(self, operation: dict) -> tuple[int, dict | None]:
         raw = operation.get("body")

@@ -24,7 +24,9 @@ class FaultRule:
     probability: float = 1.0
     status: int = 503  # for 5xx
     empty_body: bool = False  # for 5xx
-    hang_seconds: float = 30.0  # for timeout and answer-lost (0: drop at once)
+    # How long timeout and answer-lost hang before dropping the connection; by default a
+    # timeout hangs 30 s (past any sane client timeout) and a lost answer drops at once.
+    hang_seconds: float | None = None
     delay_ms: int = 0  # for delay
     retry_after: int | None = None  # adds a Retry-After header to 429s
     id: int = 0
@@ -36,6 +38,9 @@ class FaultRule:
             raise ValueError(f"unknown fault kind {self.kind!r}; one of {sorted(FAULT_KINDS)}")
         if self.kind == "5xx" and not 500 <= self.status <= 599:
             raise ValueError("a 5xx fault needs a status between 500 and 599")
+        self.method = self.method.upper()
+        if self.hang_seconds is None:
+            self.hang_seconds = 30.0 if self.kind == "timeout" else 0.0
         self._pattern = re.compile(self.path)
 
     def to_json(self) -> dict:

@@ -10,6 +10,7 @@ tests using it should be marked slow.
 import re
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from .server import DEFAULT_API_KEY, Emulator
+from .server import Emulator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,9 +76,12 @@ class EmulatorControl:
         return self._call("POST", "/batches/run")["ran"]
 
     def fire_webhook(self, event_type: str, data: dict, *, list_id: str | None = None,
-                     fired_at: str | None = None) -> list[dict]:
+                     fired_at: str | None = None, signing_key: str | None = None,
+                     raw_body: str | None = None) -> list[dict]:
+        """POST a list webhook to every registered URL; answers [{url, status}]."""
         return self._call("POST", "/webhooks/fire", json={
-            "type": event_type, "data": data, "list_id": list_id, "fired_at": fired_at})
+            "type": event_type, "data": data, "list_id": list_id, "fired_at": fired_at,
+            "signing_key": signing_key, "raw_body": raw_body})
 
 
 @dataclass
@@ -113,7 +117,17 @@ def mailchimp_emulator(_mailchimp_emulator_server):
     emulator.max_in_flight = 10
     yield RunningEmulator(url=emulator.url, api_key=emulator.api_key, list_id=emulator.list_id,
                           control=EmulatorControl(emulator.base_url), emulator=emulator)
+    errors = list(emulator.internal_errors)
     emulator.reset(list_id="a1b2c3d4e5")
+    assert not errors, f"the emulator failed internally: {errors}"
+
+
+@pytest.fixture
+def mailchimp_settings(mailchimp_emulator, settings):
+    """settings.MAILCHIMP pointing at the in-process emulator; yields the running emulator."""
+    settings.MAILCHIMP = mailchimp_emulator.settings()
+    settings.EMAIL_PROVIDER = "mailchimp"
+    return mailchimp_emulator
 
 
 def start_emulator_process(*extra_args: str, deadline_seconds: float = 20):
@@ -127,6 +141,8 @@ def start_emulator_process(*extra_args: str, deadline_seconds: float = 20):
         line = process.stdout.readline()
         match = re.search(r"listening on (\S+) list_id=(\S+) api_key=(\S+)", line)
         if match:
+            # Keep draining its output so a chatty process never blocks on a full pipe.
+            threading.Thread(target=process.stdout.read, daemon=True).start()
             url, list_id, api_key = match.groups()
             running = RunningEmulator(url=url, api_key=api_key, list_id=list_id,
                                       control=EmulatorControl(url.removesuffix("/3.0")))

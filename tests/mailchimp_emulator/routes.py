@@ -6,6 +6,7 @@ body None means an empty 204 answer.
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from .problems import Problem, invalid, not_found
 from .state import AccountState
@@ -41,6 +42,12 @@ def ok(body):
     return 200, body
 
 
+def paged(body: dict, key: str, query: dict) -> tuple[int, dict]:
+    """Apply count/offset to a collection answer; total_items stays the full count."""
+    offset, count = page(query)
+    return ok({**body, key: body[key][offset: offset + count]})
+
+
 def no_content(_=None):
     return 204, None
 
@@ -52,8 +59,10 @@ def ping(state, p, q, b):
 
 @route("GET", "/lists")
 def get_lists(state, p, q, b):
+    offset, count = page(q)
     lists = state.all_lists()
-    return ok({"lists": lists, "total_items": len(lists), "constraints": {
+    return ok({"lists": lists[offset: offset + count], "total_items": len(lists),
+               "constraints": {
         "may_create": True, "max_instances": 100, "current_total_instances": len(lists)}})
 
 
@@ -75,8 +84,15 @@ def batch_subscribe(state, p, q, b):
 @route("GET", "/lists/{list_id}/members")
 def list_members(state, p, q, b):
     offset, count = page(q)
+    since = None
+    if q.get("since_last_changed"):
+        try:
+            since = datetime.fromisoformat(q["since_last_changed"].replace("Z", "+00:00"))
+        except ValueError:
+            raise invalid("since_last_changed must be an ISO 8601 time.") from None
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)
     return ok(state.list_members(p["list_id"], status=q.get("status"), offset=offset,
-                                 count=count))
+                                 count=count, since_last_changed=since))
 
 
 @route("POST", "/lists/{list_id}/members")
@@ -111,7 +127,7 @@ def delete_member_permanent(state, p, q, b):
 
 @route("GET", "/lists/{list_id}/members/{subscriber_hash}/tags")
 def get_member_tags(state, p, q, b):
-    return ok(state.member_tags(p["list_id"], p["subscriber_hash"]))
+    return paged(state.member_tags(p["list_id"], p["subscriber_hash"]), "tags", q)
 
 
 @route("POST", "/lists/{list_id}/members/{subscriber_hash}/tags")
@@ -121,7 +137,7 @@ def post_member_tags(state, p, q, b):
 
 @route("GET", "/lists/{list_id}/merge-fields")
 def get_merge_fields(state, p, q, b):
-    return ok(state.list_merge_fields(p["list_id"]))
+    return paged(state.list_merge_fields(p["list_id"]), "merge_fields", q)
 
 
 @route("POST", "/lists/{list_id}/merge-fields")
@@ -131,7 +147,7 @@ def post_merge_field(state, p, q, b):
 
 @route("GET", "/lists/{list_id}/interest-categories")
 def get_categories(state, p, q, b):
-    return ok(state.list_categories(p["list_id"]))
+    return paged(state.list_categories(p["list_id"]), "categories", q)
 
 
 @route("POST", "/lists/{list_id}/interest-categories")
@@ -141,7 +157,7 @@ def post_category(state, p, q, b):
 
 @route("GET", "/lists/{list_id}/interest-categories/{interest_category_id}/interests")
 def get_interests(state, p, q, b):
-    return ok(state.list_interests(p["list_id"], p["interest_category_id"]))
+    return paged(state.list_interests(p["list_id"], p["interest_category_id"]), "interests", q)
 
 
 @route("POST", "/lists/{list_id}/interest-categories/{interest_category_id}/interests")
@@ -151,7 +167,7 @@ def post_interest(state, p, q, b):
 
 @route("GET", "/lists/{list_id}/segments")
 def get_segments(state, p, q, b):
-    return ok(state.list_segments(p["list_id"], type_=q.get("type")))
+    return paged(state.list_segments(p["list_id"], type_=q.get("type")), "segments", q)
 
 
 @route("POST", "/lists/{list_id}/segments")
@@ -181,7 +197,7 @@ def delete_segment(state, p, q, b):
 
 @route("GET", "/lists/{list_id}/webhooks")
 def get_webhooks(state, p, q, b):
-    return ok(state.list_webhooks(p["list_id"]))
+    return ok(state.list_webhooks(p["list_id"]))  # not paged at Mailchimp either
 
 
 @route("POST", "/lists/{list_id}/webhooks")
@@ -273,7 +289,7 @@ def get_report(state, p, q, b):
 
 @route("GET", "/batch-webhooks")
 def get_batch_webhooks(state, p, q, b):
-    return ok(state.list_batch_webhooks())
+    return paged(state.list_batch_webhooks(), "webhooks", q)
 
 
 @route("POST", "/batch-webhooks")
@@ -297,11 +313,40 @@ def resolve(method: str, path: str) -> tuple[Handler, dict, str]:
     raise not_found()
 
 
+def select_fields(body, fields: list[list[str]] | None, exclude: list[list[str]]):
+    """Mailchimp's ``fields`` / ``exclude_fields``: dotted paths; lists apply to each item."""
+    if isinstance(body, list):
+        return [select_fields(item, fields, exclude) for item in body]
+    if not isinstance(body, dict):
+        return body
+    result = {}
+    for key, value in body.items():
+        if [key] in exclude:
+            continue
+        if fields is not None and not any(f[0] == key for f in fields):
+            continue
+        deeper = None if fields is None or [key] in fields else [
+            f[1:] for f in fields if f[0] == key and len(f) > 1]
+        result[key] = select_fields(value, deeper, [e[1:] for e in exclude
+                                                    if e[0] == key and len(e) > 1])
+    return result
+
+
+def _paths(text: str | None) -> list[list[str]] | None:
+    if not text:
+        return None
+    return [item.strip().split(".") for item in text.split(",") if item.strip()]
+
+
 def dispatch(state: AccountState, method: str, path: str, query: dict,
              body: dict) -> tuple[int, dict | None]:
     """Run one API call; Problems become (status, problem body)."""
     try:
         handler, params, _ = resolve(method, path)
-        return handler(state, params, query, body)
+        status, answer = handler(state, params, query, body)
     except Problem as problem:
         return problem.status, problem.body()
+    if answer is not None and ("fields" in query or "exclude_fields" in query):
+        answer = select_fields(answer, _paths(query.get("fields")),
+                               _paths(query.get("exclude_fields")) or [])
+    return status, answer

@@ -6,6 +6,8 @@ of 10 in flight per API key means what it means at Mailchimp.
 
 import base64
 import collections
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -17,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from . import batches as _batches  # noqa: F401  (registers the /batches routes)
 from . import routes
 from .batches import BatchRunner
-from .faults import FAULT_KINDS, Faults, FaultRule
+from .faults import FAULT_KINDS, FaultRule, Faults
 from .problems import Problem
 from .state import AccountState, subscriber_hash
 
@@ -41,6 +43,7 @@ class Emulator:
         self.runner = BatchRunner(self.state)
         self.state.batch_runner = self.runner
         self.faults = Faults(seed=fault_seed)
+        self.record_requests = False
         self._counters_lock = threading.Lock()
         self._reset_counters()
         self._wake = threading.Event()  # set to release hanging requests
@@ -56,6 +59,8 @@ class Emulator:
             self.requests_total = 0
             self.rejected_over_limit = 0
             self.by_route: collections.Counter = collections.Counter()
+            self.internal_errors: list[str] = []
+            self.recorded: list[tuple[str, str, bytes]] = []  # when record_requests is on
 
     @property
     def base_url(self) -> str:
@@ -90,6 +95,7 @@ class Emulator:
         self._wake = threading.Event()
         self.state.reset(default_list_id=list_id)
         self.runner.autorun = True
+        self.record_requests = False
         self._reset_counters()
 
     # -- what tests read ---------------------------------------------------------------------
@@ -112,6 +118,10 @@ class Emulator:
                 self.state.sending_seconds = float(value)
             elif key == "batch_autorun":
                 self.runner.autorun = bool(value)
+            elif key == "verify_webhook_urls":
+                self.state.verify_url = _verify_url if value else None
+            elif key == "record_requests":
+                self.record_requests = bool(value)
             elif key == "api_keys":
                 self.api_keys = set(value)
             else:
@@ -121,14 +131,17 @@ class Emulator:
     def config(self) -> dict:
         return {"latency_ms": self.latency_ms, "max_in_flight": self.max_in_flight,
                 "sending_seconds": self.state.sending_seconds,
-                "batch_autorun": self.runner.autorun, "fault_kinds": FAULT_KINDS}
+                "batch_autorun": self.runner.autorun,
+                "verify_webhook_urls": self.state.verify_url is not None,
+                "fault_kinds": FAULT_KINDS}
 
     def stats(self) -> dict:
         with self._counters_lock:
             return {"requests_total": self.requests_total,
                     "rejected_over_limit": self.rejected_over_limit,
                     "in_flight": sum(self.in_flight.values()),
-                    "peak_in_flight": self.peak_in_flight, "by_route": dict(self.by_route)}
+                    "peak_in_flight": self.peak_in_flight, "by_route": dict(self.by_route),
+                    "internal_errors": list(self.internal_errors)}
 
     def summary(self) -> dict:
         with self.state.lock:
@@ -148,27 +161,31 @@ class Emulator:
                     "sends": len(self.state.sends), **self.stats()}
 
     def fire_webhook(self, list_id: str, event_type: str, data: dict,
-                     fired_at: str | None = None) -> list[dict]:
-        """POST a Mailchimp-style form body to every list webhook listening for the event."""
+                     fired_at: str | None = None, signing_key: str | None = None,
+                     raw_body: str | None = None) -> list[dict]:
+        """POST a Mailchimp-style form body (type, fired_at, data[...]) to every list webhook
+        listening for the event. Mailchimp itself does not sign list webhooks; with
+        ``signing_key`` an ``X-Mailchimp-Signature`` header carries base64(HMAC-SHA256(key,
+        raw body)) for deployments that put a signing proxy in front. ``raw_body`` sends exactly
+        that text instead (for malformed-body tests)."""
         with self.state.lock:
             hooks = [h for h in self.state.audience(list_id).webhooks.values()
                      if h["events"].get(event_type)]
-        fields = [("type", event_type),
-                  ("fired_at", fired_at or time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()))]
-        fields += _flatten("data", data)
-        payload = urllib.parse.urlencode(fields).encode()
-        answers = []
-        for hook in hooks:
-            request = urllib.request.Request(
-                hook["url"], data=payload, method="POST",
-                headers={"Content-Type": "application/x-www-form-urlencoded",
-                         "User-Agent": "MailChimp"})
-            try:
-                with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
-                    answers.append({"url": hook["url"], "status": answer.status})
-            except urllib.error.HTTPError as error:
-                answers.append({"url": hook["url"], "status": error.code})
-        return answers
+        if raw_body is None:
+            fields = [("type", event_type),
+                      ("fired_at", fired_at or time.strftime("%Y-%m-%d %H:%M:%S",
+                                                             time.gmtime()))]
+            fields += _flatten("data", data)
+            payload = urllib.parse.urlencode(fields).encode()
+        else:
+            payload = raw_body.encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "User-Agent": "MailChimp"}
+        if signing_key:
+            digest = hmac.new(signing_key.encode(), payload, hashlib.sha256).digest()
+            headers["X-Mailchimp-Signature"] = base64.b64encode(digest).decode()
+        return [{"url": hook["url"], "status": _post(hook["url"], payload, headers)}
+                for hook in hooks]
 
     # -- request plumbing used by the handler ------------------------------------------------
     def key_from(self, header: str | None) -> str | None:
@@ -208,6 +225,26 @@ class Emulator:
     def count_route(self, label: str) -> None:
         with self._counters_lock:
             self.by_route[label] += 1
+
+
+def _post(url: str, payload: bytes, headers: dict) -> int:
+    request = urllib.request.Request(url, data=payload, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0  # unreachable
+
+
+def _verify_url(url: str) -> bool:
+    """Mailchimp checks a new webhook URL with a GET and wants a 200."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310
+            return answer.status == 200
+    except OSError:
+        return False
 
 
 def _flatten(prefix: str, value) -> list[tuple[str, str]]:
@@ -281,6 +318,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(problem.status, problem.body(), problem=True)
         except _DropConnection:
             self.close_connection = True
+        except Exception as error:  # an emulator bug: answer 500 and keep it for the fixture
+            self.emulator.internal_errors.append(f"{method} {path}: {error!r}")
+            self._answer(500, Problem(500, "Internal Server Error", repr(error)).body(),
+                         problem=True)
 
     def _api(self, method: str, path: str, query: dict, raw: bytes) -> None:
         emulator = self.emulator
@@ -296,6 +337,9 @@ class _Handler(BaseHTTPRequestHandler):
             fault = emulator.faults.match(method, path)
             if fault:
                 self._before(fault, wake)
+            if emulator.record_requests:
+                with emulator._counters_lock:
+                    emulator.recorded.append((method, path, raw))
             body = self._json_body(raw)
             api_path = path.removeprefix(API_PREFIX) or "/"
             try:
@@ -427,7 +471,8 @@ class _Handler(BaseHTTPRequestHandler):
         if (method, path) == ("POST", "/webhooks/fire"):
             return emulator.fire_webhook(body.get("list_id") or emulator.list_id,
                                          body.get("type", ""), body.get("data") or {},
-                                         body.get("fired_at"))
+                                         body.get("fired_at"), body.get("signing_key"),
+                                         body.get("raw_body"))
         if (method, path) == ("GET", "/hash"):
             return {"hash": subscriber_hash(query.get("email", ""))}
         raise Problem(404, "Resource Not Found", f"No control route {method} {path}.")

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 from .problems import Problem, bad_request, invalid, not_found
 
-EMAIL_RE = re.compile(r"^[^@\s\"<>(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
+EMAIL_RE = re.compile(
+    r"^[^@\s\"<>(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$")
 MEMBER_STATUSES = {"subscribed", "unsubscribed", "cleaned", "pending", "transactional"}
 # What the API lets a caller set; "cleaned" and "archived" come only from Mailchimp itself.
 SETTABLE_STATUSES = {"subscribed", "unsubscribed", "pending", "transactional"}
@@ -129,6 +130,8 @@ class AccountState:
             self.batch_webhooks: dict[str, dict] = {}
             # How long a sent campaign stays in "sending" before it reads "sent".
             self.sending_seconds = 0.0
+            # Mailchimp GETs a new webhook URL and wants a 200; off unless configured.
+            self.verify_url = None
             if self.default_list_id:
                 self.create_list(
                     {
@@ -212,6 +215,13 @@ class AccountState:
             return [self.list_json(list_id) for list_id in self.lists]
 
     # -- members -----------------------------------------------------------------------------
+    def new_member_json(self, audience: Audience, member: Member) -> dict:
+        """The shorter member shape bulk answers use (ListsNewMembers)."""
+        body = self.member_json(audience, member)
+        for key in ("source", "unsubscribe_reason", "web_id"):
+            body.pop(key)
+        return body
+
     def member_json(self, audience: Audience, member: Member) -> dict:
         tags = [{"id": s.id, "name": s.name} for s in audience.segments.values()
                 if s.type == "static" and member.id in s.members]
@@ -224,13 +234,13 @@ class AccountState:
                           for iid in audience.interests},
             "stats": {"avg_open_rate": 0, "avg_click_rate": 0},
             "ip_signup": member.ip_signup, "timestamp_signup": iso(member.timestamp_signup),
-            "ip_opt": "", "timestamp_opt": iso(member.timestamp_opt), "member_rating": 2,
+            "ip_opt": "", "member_rating": 2,
             "last_changed": iso(member.last_changed), "language": member.language,
             "vip": member.vip, "email_client": "", "location": {"latitude": 0, "longitude": 0},
             "source": member.source, "tags_count": len(tags), "tags": tags,
             "list_id": audience.id, "unsubscribe_reason": member.unsubscribe_reason,
             "web_id": member.web_id,
-        }
+        } | ({"timestamp_opt": iso(member.timestamp_opt)} if member.timestamp_opt else {})
 
     def _check_email(self, email) -> str:
         if not is_valid_email(email):
@@ -370,11 +380,12 @@ class AccountState:
             return self.member_json(audience, member)
 
     def list_members(self, list_id: str, *, status: str | None, offset: int,
-                     count: int) -> dict:
+                     count: int, since_last_changed: datetime | None = None) -> dict:
         with self.lock:
             audience = self.audience(list_id)
             members = [m for m in audience.members.values()
-                       if status is None or m.visible_status == status]
+                       if (status is None or m.visible_status == status)
+                       and (since_last_changed is None or m.last_changed >= since_last_changed)]
             page = members[offset: offset + count]
             return {"members": [self.member_json(audience, m) for m in page],
                     "list_id": list_id, "total_items": len(members)}
@@ -444,19 +455,31 @@ class AccountState:
                         if entry.get("status"):
                             self._set_status(existing, entry["status"])
                         self._apply(audience, existing, entry)
+                        member = existing
                         updated.append(existing)
                     else:
                         if not status:
                             raise invalid("Status is required for new members.")
-                        created.append(self._new_member(audience, email, status, entry))
+                        member = self._new_member(audience, email, status, entry)
+                        created.append(member)
+                    self._batch_tags(audience, member, entry.get("tags"),
+                                     sync=bool(body.get("sync_tags")))
                 except Problem as problem:
                     errors.append(self._batch_error(email, "ERROR_GENERIC", problem.detail))
             return {
-                "new_members": [self.member_json(audience, m) for m in created],
-                "updated_members": [self.member_json(audience, m) for m in updated],
+                "new_members": [self.new_member_json(audience, m) for m in created],
+                "updated_members": [self.new_member_json(audience, m) for m in updated],
                 "errors": errors, "total_created": len(created),
                 "total_updated": len(updated), "error_count": len(errors),
             }
+
+    def _batch_tags(self, audience: Audience, member: Member, names, *, sync: bool) -> None:
+        names = [n for n in (names or []) if isinstance(n, str)]
+        changes = [{"name": n, "status": "active"} for n in names]
+        if sync:  # sync_tags: the given tags replace the member's others
+            changes += [{"name": s.name, "status": "inactive"} for s in audience.segments.values()
+                        if s.type == "static" and member.id in s.members and s.name not in names]
+        self._tag(audience, member, changes)
 
     @staticmethod
     def _batch_error(email, code: str, message: str) -> dict:
@@ -671,8 +694,8 @@ class AccountState:
                     errors.append({"email_addresses": missing,
                                    "error": "Email addresses are not list members."})
             return {
-                "members_added": [self.member_json(audience, m) for m in added],
-                "members_removed": [self.member_json(audience, m) for m in removed],
+                "members_added": [self.new_member_json(audience, m) for m in added],
+                "members_removed": [self.new_member_json(audience, m) for m in removed],
                 "errors": errors, "total_added": len(added), "total_removed": len(removed),
                 "error_count": len(errors),
             }
@@ -780,12 +803,14 @@ class AccountState:
             return {"webhooks": hooks, "list_id": list_id, "total_items": len(hooks)}
 
     def add_webhook(self, list_id: str, body: dict) -> dict:
+        url = body.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise invalid("The resource submitted could not be validated: url is required.")
+        if self.verify_url and not self.verify_url(url):  # outside the lock: it is a GET
+            raise invalid(f"The resource submitted could not be validated: {url} did not "
+                          "return 200 to a GET.")
         with self.lock:
             audience = self.audience(list_id)
-            url = body.get("url")
-            if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-                raise invalid("The resource submitted could not be validated: url is "
-                              "required.")
             events = {k: bool((body.get("events") or {}).get(k, False)) for k in (
                 "subscribe", "unsubscribe", "profile", "cleaned", "upemail", "campaign")}
             sources = {k: bool((body.get("sources") or {}).get(k, False))
