@@ -74,6 +74,25 @@ class MessageOut(Schema):
     detail: str
 
 
+class InvalidRequestOut(Schema):
+    detail: list[dict]
+
+
+# Pages for people (links in emails): HTML, not JSON.
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+HTML_PAGE = {
+    "responses": {
+        "200": {"description": "A page with a button that POSTs to the same URL.",
+                "content": _HTML},
+        "400": {"description": "The link is malformed, forged, expired or stale.",
+                "content": _HTML},
+        "429": {"description": "Too many requests from this IP.",
+                "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"detail": {"type": "string"}}}}}},
+    }
+}
+
+
 class SeriesChoice(Schema):
     slug: str
     title: str
@@ -143,7 +162,8 @@ def _answer(request, status: int, heading: str, detail: str) -> HttpResponse:
 
 @router.post(
     "",
-    response={202: MessageOut, 400: MessageOut, 429: MessageOut, 503: MessageOut},
+    response={202: MessageOut, 400: MessageOut, 422: InvalidRequestOut, 429: MessageOut,
+              503: MessageOut},
     url_name="subscriber_subscribe",
     summary="Subscribe (double opt-in)",
 )
@@ -185,7 +205,8 @@ def subscribe(request, payload: SubscribeIn):
     return Status(202, {"detail": ACCEPTED})
 
 
-@router.get("/confirm/{token}", url_name="subscriber_confirm", summary="Confirmation page")
+@router.get("/confirm/{token}", url_name="subscriber_confirm", summary="Confirmation page",
+            openapi_extra=HTML_PAGE)
 def confirm_page(request, token: str):
     """A page with a Confirm button. Opening the link changes nothing by itself."""
     try:
@@ -262,7 +283,8 @@ def read_preferences(request, token: str):
 
 
 @router.put("/preferences/{token}", url_name="subscriber_preferences_put",
-            response={200: PreferencesOut, 400: MessageOut, 429: MessageOut},
+            response={200: PreferencesOut, 400: MessageOut, 422: InvalidRequestOut,
+                      429: MessageOut},
             summary="Choose series")
 def update_preferences(request, token: str, payload: PreferencesIn):
     try:
@@ -282,22 +304,28 @@ def update_preferences(request, token: str, payload: PreferencesIn):
     return Status(200, _preferences(subscriber))
 
 
-@router.get("/unsubscribe/{token}", url_name="subscriber_unsubscribe",
+@router.get("/unsubscribe/{token}", url_name="subscriber_unsubscribe", openapi_extra=HTML_PAGE,
             summary="Unsubscribe page")
 def unsubscribe_page(request, token: str):
     """A page with an Unsubscribe button. Opening the link changes nothing by itself."""
     try:
         _limit_ip(request)
-        subscriber = _link_subscriber(tokens.UNSUBSCRIBE, token)
+        claims = tokens.read_token(tokens.UNSUBSCRIBE, token)
     except RateLimited as error:
         return _limited(error)
-    except (tokens.BadToken, service.LinkNoLongerValid) as error:
+    except tokens.BadToken as error:
         return _page("Link not valid", str(error), status=400)
+    subscriber = Subscriber.objects.filter(pk=claims.subscriber_id).first()
+    if subscriber is None:
+        return _page("Link not valid", "This link is not valid.", status=400)
+    # Name the address only to the mailbox the link was sent to (it may have changed since).
+    who = (subscriber.email if tokens.address_digest(subscriber.email) == claims.address_digest
+           else "this subscription")
     if subscriber.status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.CLEANED):
-        return _page("Unsubscribed", f"{subscriber.email} receives no more emails from us.")
+        return _page("Unsubscribed", f"{who} receives no more emails from us.")
     return _page(
         "Unsubscribe",
-        f"Press the button to stop all emails to {subscriber.email}.",
+        f"Press the button to stop all emails to {who}.",
         action_url=request.path,
         action_label="Unsubscribe",
         one_click=True,
@@ -316,9 +344,9 @@ def unsubscribe(request, token: str):
     try:
         _limit_ip(request)
         claims = tokens.read_token(tokens.UNSUBSCRIBE, token)
+        # Not bound to the address: an unsubscribe link keeps working after a change of address.
         service.subscriber_unsubscribe(
             subscriber_id=claims.subscriber_id,
-            address_digest=claims.address_digest,
             ip_address=_client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
             note="One-click unsubscribe",

@@ -1,8 +1,9 @@
 """Signed tokens for the links in subscriber emails (django.core.signing, no table needed).
 
 Each token names the subscriber and a digest of the address it was made for (never the address
-itself: the payload is signed, not encrypted, and URLs end up in logs), so a link stops working
-once the address changes. Confirmation links expire (settings.SUBSCRIBER_CONFIRM_MAX_AGE, default
+itself: the payload is signed, not encrypted, and URLs end up in logs), so confirmation and
+preference links stop working once the address changes; unsubscribe links keep working.
+Confirmation links expire (settings.SUBSCRIBER_CONFIRM_MAX_AGE, default
 7 days); unsubscribe links never do: RFC 8058 and the mailbox providers expect them to work for as
 long as the email can be read. Preference links last a year by default.
 """
@@ -83,7 +84,8 @@ def read_token(purpose: str, token: str) -> TokenClaims:
 
 
 def confirm_max_age_days() -> int:
-    return _max_age(CONFIRM).days
+    max_age = _max_age(CONFIRM)
+    return max_age.days if isinstance(max_age, timedelta) else int(max_age) // 86400
 
 
 def absolute_url(route_name: str, token: str) -> str:

@@ -89,3 +89,5 @@ def _release_plan_urls():
 @hooks.register("register_admin_menu_item")
 def _release_plan_menu_item():
     return MenuItem("Release plan", reverse("pipeline_release_plan"), icon_name="date", order=251)
+
+import pipeline.subscriber_admin  # noqa: E402,F401  (mailing list admin screens)

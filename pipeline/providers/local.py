@@ -37,7 +37,11 @@ class LocalProvider(EmailProvider):
                 retryable=400 <= error.smtp_code < 500,
             ) from error
         except smtplib.SMTPRecipientsRefused as error:
-            raise ProviderError(f"SMTP refused the recipient: {error}", retryable=False) from error
+            codes = [code for code, _ in error.recipients.values()]
+            raise ProviderError(
+                f"SMTP refused the recipient: {error}",
+                retryable=bool(codes) and all(400 <= code < 500 for code in codes),
+            ) from error
         except _RETRYABLE as error:
             raise ProviderError(f"SMTP unavailable: {error}", retryable=True) from error
         if sent != 1:

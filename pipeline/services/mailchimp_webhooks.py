@@ -6,9 +6,11 @@ series and address each carry the time they last changed, and an event fired bef
 recorded as STALE and not applied (ties go to the event that arrives later). The newest word wins
 whoever said it, us or Mailchimp.
 
-Addresses we do not know: subscribe creates a subscribed row (Mailchimp collected the consent;
-the consent row says so), unsubscribe and cleaned create a suppressed row (so we never mail it),
-profile and upemail are kept as UNMATCHED. An event about an address that a later-applied upemail
+An unsubscribe with ``action=delete`` (the member was deleted in Mailchimp) is kept here as
+unsubscribed: deleting our row would forget the suppression. Addresses we do not know: subscribe
+creates a subscribed row (Mailchimp collected the consent; the consent row says so), unsubscribe
+and cleaned create a suppressed row (so we never mail it), profile and upemail are kept as
+UNMATCHED. An event about an address that a later-applied upemail
 renamed follows the rename; an UNMATCHED event about the new address is applied when the rename
 that creates it lands (out-of-order chains A→B, B→C end at C).
 
@@ -242,8 +244,12 @@ def _apply_status_event(event: ParsedEvent) -> tuple[str, Subscriber]:
     subscriber = _find_subscriber(event.email, event.fired_at)
     reason = str(event.data.get("reason", "") or event.data.get("action", ""))
     if subscriber is None:
-        subscriber = Subscriber.objects.create(email=event.email, status=status)
-        changed_status = True
+        # get_or_create: a subscribe through our API may create the row at the same moment.
+        row, created = Subscriber.objects.get_or_create(
+            email=event.email, defaults={"status": status}
+        )
+        subscriber = Subscriber.objects.select_for_update().get(pk=row.pk)
+        changed_status = created or _newer(event.fired_at, subscriber.status_changed_at)
     else:
         changed_status = _newer(event.fired_at, subscriber.status_changed_at)
     if changed_status:

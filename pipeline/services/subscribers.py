@@ -7,7 +7,8 @@ The rules, for every way in (API, Mailchimp webhook, operator):
   the exact text, form, IP and the series asked for) and sends a confirmation link; only the
   click (``subscriber_confirm``) subscribes and applies the series. This holds for a new address,
   a pending one, an unsubscribed one (suppressed until it confirms again) and a subscribed one
-  (so nobody can change another person's series by typing their address).
+  (so nobody can change another person's series by typing their address); a subscribed address
+  that asks for nothing it does not already follow gets no email at all.
 - A cleaned address (hard bounce or abuse report) gets no email from a public subscribe: the
   consent is recorded with a note and nothing is sent, because mailing a dead address again harms
   delivery for everyone. An operator who knows the address works again calls
@@ -111,6 +112,14 @@ def subscriber_subscribe(
         )
         subscriber = _lock(created_row.pk)
         bounced = subscriber.status == SubscriberStatus.CLEANED
+        nothing_new = subscriber.status == SubscriberStatus.SUBSCRIBED and {
+            s.pk for s in series
+        } <= set(subscriber.series.values_list("pk", flat=True))
+        note = ""
+        if bounced:
+            note = "Address was cleaned (bounced): no confirmation sent."
+        elif nothing_new:
+            note = "Already subscribed to every series asked for: no confirmation sent."
         consent = ConsentRecord.objects.create(
             subscriber=subscriber,
             kind=ConsentKind.GIVEN,
@@ -121,10 +130,12 @@ def subscriber_subscribe(
             ip_address=ip_address,
             user_agent=(user_agent or "")[:500],
             requested_series=[s.slug for s in series],
-            note="Address was cleaned (bounced): no confirmation sent." if bounced else "",
+            note=note,
         )
     logger.info("subscribe %s (%s, new=%s)", subscriber.pk, subscriber.status, created)
-    return SubscribeOutcome(subscriber=subscriber, consent=consent, send_confirmation=not bounced)
+    return SubscribeOutcome(
+        subscriber=subscriber, consent=consent, send_confirmation=not (bounced or nothing_new)
+    )
 
 
 def subscriber_send_confirmation(*, consent_id: int) -> SendReceipt:

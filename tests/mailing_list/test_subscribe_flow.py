@@ -144,6 +144,10 @@ def test_a_subscribed_address_keeps_its_series_until_the_new_choice_is_confirmed
     assert "add series" in mail.outbox[-1].body
     client.post(confirm_path_from_outbox())
     assert set(subscriber.series.values_list("slug", flat=True)) == {"moving-well", "eating-well"}
+    # Asking again for what it already has sends nothing.
+    sent = len(mail.outbox)
+    assert subscribe(client, "ann@example.com", series=["eating-well"]).status_code == 202
+    assert len(mail.outbox) == sent
 
 
 def test_unsubscribed_address_stays_suppressed_until_it_confirms_again(client, series):
@@ -231,3 +235,12 @@ def test_the_subscribe_endpoints_are_in_the_same_openapi_document(client):
             "/api/subscribers/preferences/{token}",
             "/api/subscribers/unsubscribe/{token}"} <= set(paths)
     assert set(paths["/api/subscribers/unsubscribe/{token}"]) == {"get", "post"}
+
+
+def test_a_browser_subscribes_and_confirms_without_csrf_tokens(series):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert subscribe(strict, "ann@example.com").status_code == 202
+    assert strict.post(confirm_path_from_outbox(), HTTP_ACCEPT="text/html").status_code == 200
+    assert Subscriber.objects.get().status == SubscriberStatus.SUBSCRIBED

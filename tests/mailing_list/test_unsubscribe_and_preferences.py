@@ -71,12 +71,22 @@ def test_bad_or_stale_links_are_400(client, member):
     path = _unsubscribe_path(member)
     assert client.post(path + "x", {"List-Unsubscribe": "One-Click"}).status_code == 400
     assert client.get("/api/subscribers/unsubscribe/nonsense").status_code == 400
-    Subscriber.objects.filter(pk=member.pk).update(email="ann.new@example.com")
-    response = client.post(path, {"List-Unsubscribe": "One-Click"})
-    assert response.status_code == 400
-    assert "address that has since changed" in response.json()["detail"]
     member.refresh_from_db()
     assert member.status == SubscriberStatus.SUBSCRIBED
+
+
+def test_unsubscribe_links_survive_a_change_of_address_but_preferences_do_not(client, member):
+    unsubscribe = _unsubscribe_path(member)
+    preferences = link_path(subscriber_preferences_url(member))
+    Subscriber.objects.filter(pk=member.pk).update(email="ann.new@example.com")
+    page = client.get(unsubscribe)
+    assert page.status_code == 200 and b"ann.new@example.com" not in page.content
+    stale = client.get(preferences)
+    assert stale.status_code == 400
+    assert "address that has since changed" in stale.json()["detail"]
+    assert client.post(unsubscribe, {"List-Unsubscribe": "One-Click"}).status_code == 200
+    member.refresh_from_db()
+    assert member.status == SubscriberStatus.UNSUBSCRIBED
 
 
 def test_a_confirmation_link_is_not_an_unsubscribe_link(client, member):
@@ -111,5 +121,16 @@ def test_preferences_never_resubscribe(client, member):
     Subscriber.objects.filter(pk=member.pk).update(status=SubscriberStatus.UNSUBSCRIBED)
     path = link_path(subscriber_preferences_url(member))
     client.put(path, {"series": ["moving-well"]}, content_type="application/json")
+    member.refresh_from_db()
+    assert member.status == SubscriberStatus.UNSUBSCRIBED
+
+
+def test_one_click_needs_no_cookie_or_csrf_token(member):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(_unsubscribe_path(member), "List-Unsubscribe=One-Click",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
     member.refresh_from_db()
     assert member.status == SubscriberStatus.UNSUBSCRIBED

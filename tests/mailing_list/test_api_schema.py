@@ -1,0 +1,26 @@
+"""Schemathesis over the subscriber endpoints of the shared OpenAPI document: no 500s, and every
+answer (status, content type, body) is one the document declares. Schema-valid requests may be
+refused (a random token is not a valid signed link), so that check is left out."""
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+from schemathesis.checks import positive_data_acceptance
+
+schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
+
+
+@pytest.fixture(autouse=True)
+def _generous_limits(settings, series):
+    settings.SUBSCRIBER_RATE_LIMITS = {
+        "ip": (10**6, 60), "subscribe-ip": (10**6, 60), "subscribe-address": (10**6, 60)
+    }
+
+
+@pytest.mark.django_db
+@schema.include(path_regex="^/api/subscribers").parametrize()
+@hypothesis_settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_subscriber_endpoints_keep_their_openapi_promises(case):
+    case.call_and_validate(excluded_checks=[positive_data_acceptance])
