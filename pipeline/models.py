@@ -1,5 +1,6 @@
 """Models for what happens to what editors write: subscribers, campaigns, the delivery ledger."""
 
+from pipeline.audience_sync_models import AudienceSyncRun, SyncRunState
 from pipeline.publishing_models import Announcement, SweepHeartbeat
 from pipeline.release_models import ReleaseCadence, ReleaseQueueEntry, SkippedReleaseDate
 from pipeline.subscriber_models import (  # noqa: E402, F401  (the mailing list)
@@ -14,6 +15,8 @@ from pipeline.subscriber_models import (  # noqa: E402, F401  (the mailing list)
 )
 
 __all__ = [
+    "AudienceSyncRun",
+    "SyncRunState",
     "Announcement",
     "ReleaseCadence",
     "ReleaseQueueEntry",
