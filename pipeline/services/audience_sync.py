@@ -266,8 +266,10 @@ def _status_from_mailchimp(row: dict, theirs: str, *, their_change: datetime | N
     if theirs == "unsubscribed" and ours in POSITIVE:
         if pushed_if_new or not _is_fresh(row):
             return theirs
+        # Fresh consent with us after Mailchimp's unsubscribe keeps ours (we then send pending);
+        # without our own date, Mailchimp's unsubscribe stands.
         ours_at = row["status_changed_at"]
-        return theirs if their_change and ours_at and their_change > ours_at else None
+        return theirs if ours_at is None or (their_change and their_change > ours_at) else None
     if theirs == "subscribed" and ours == SubscriberStatus.PENDING:
         return theirs
     if (theirs == "subscribed" and ours == SubscriberStatus.UNSUBSCRIBED and not _is_fresh(row)
@@ -302,6 +304,9 @@ def audience_pull(*, client: MailchimpClient, since: datetime | None, now: datet
                         mailchimp_synced_status=theirs)
         return changed
 
+    if since is not None:
+        # Mailchimp's last_changed has whole seconds: step back so nothing at the edge is missed.
+        since = since.replace(microsecond=0) - timedelta(seconds=1)
     for member in client.iter_members(since_last_changed=since, page_size=page_size):
         page.append(member)
         if len(page) >= page_size:
