@@ -408,6 +408,8 @@ def _record(*, run: AudienceSyncRun, batch: _Batch, answer: dict, requests: int,
                 batch_errors[kind] += 1
                 fields["mailchimp_sync_error"] = (
                     f"{kind}: {error.get('error', '')}"[:1900] + f" ({now:%Y-%m-%d %H:%M} UTC)")
+                if kind == OTHER:  # not a known, lasting refusal: try again next run
+                    del fields["mailchimp_synced_hash"]
             # bulk_update takes one field list, so members are grouped by the fields set.
             by_fields.setdefault(tuple(sorted(fields)), []).append(
                 Subscriber(pk=entry.pk, **fields))
