@@ -47,7 +47,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -377,7 +377,7 @@ def _record(*, run: AudienceSyncRun, batch: _Batch, answer: dict, requests: int,
     with transaction.atomic():
         rows = {r["pk"]: r for r in Subscriber.objects.filter(
             pk__in=[e.pk for e in batch.entries]).values(*_ROW_FIELDS)}
-        by_fields: dict[tuple[str, ...], list[Subscriber]] = {}
+        updates: list[tuple] = []
         for position, entry in enumerate(batch.entries):
             row = rows.get(entry.pk)
             if row is None:  # deleted meanwhile
@@ -410,11 +410,11 @@ def _record(*, run: AudienceSyncRun, batch: _Batch, answer: dict, requests: int,
                     f"{kind}: {error.get('error', '')}"[:1900] + f" ({now:%Y-%m-%d %H:%M} UTC)")
                 if kind == OTHER:  # not a known, lasting refusal: try again next run
                     del fields["mailchimp_synced_hash"]
-            # bulk_update takes one field list, so members are grouped by the fields set.
-            by_fields.setdefault(tuple(sorted(fields)), []).append(
-                Subscriber(pk=entry.pk, **fields))
-        for keys, group in by_fields.items():
-            Subscriber.objects.bulk_update(group, list(keys), batch_size=500)
+            updates.append((fields.get("mailchimp_synced_hash", row["mailchimp_synced_hash"]),
+                            fields["mailchimp_synced_status"] if "mailchimp_synced_status"
+                            in fields else row["mailchimp_synced_status"],
+                            now, fields["mailchimp_sync_error"], entry.pk))
+        _write_sync_fields(updates)
         run.members_sent += len(batch.entries)
         run.members_created += created
         run.members_updated += updated
@@ -426,6 +426,27 @@ def _record(*, run: AudienceSyncRun, batch: _Batch, answer: dict, requests: int,
         run.cursor_pk = batch.last_pk
         run.heartbeat_at = now
         run.save()
+
+
+def _write_sync_fields(updates: list[tuple]) -> None:
+    """One parameterised UPDATE run for every member of a batch (executemany): Django's
+    bulk_update builds a CASE per field and row, which took ~1 s per 500 members."""
+    if not updates:
+        return
+    meta = Subscriber._meta
+    columns = [meta.get_field(name).column for name in (
+        "mailchimp_synced_hash", "mailchimp_synced_status", "mailchimp_synced_at",
+        "mailchimp_sync_error")]
+    quote = connection.ops.quote_name
+    sql = (f"UPDATE {quote(meta.db_table)} SET "
+           + ", ".join(f"{quote(column)} = %s" for column in columns)
+           + f" WHERE {quote(meta.pk.column)} = %s")
+    prepare = meta.get_field("mailchimp_synced_at").get_db_prep_value
+    prepared: dict = {}  # one moment per batch: convert it once
+    rows = [(digest, status, prepared.setdefault(at, prepare(at, connection)), error, pk)
+            for digest, status, at, error, pk in updates]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def audience_sync(*, full: bool = False, concurrency: int = DEFAULT_CONCURRENCY,
