@@ -23,6 +23,9 @@ class Command(BaseCommand):
                             help="send every member, changed or not")
         parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
                             help=f"batches in flight at once (1-{MAX_CONCURRENCY})")
+        parser.add_argument("--outage-attempts", type=int, default=6,
+                            help="rounds of waiting out a Mailchimp outage before stopping "
+                                 "(the run resumes next time)")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
@@ -49,7 +52,9 @@ class Command(BaseCommand):
         try:
             with progress:
                 summary = audience_sync(full=options["full"],
-                                        concurrency=options["concurrency"], progress=on_event)
+                                        concurrency=options["concurrency"],
+                                        outage_attempts=options["outage_attempts"],
+                                        progress=on_event)
         except AudienceSyncBusy as busy:
             raise CommandError(str(busy)) from busy
         except AudienceSyncInterrupted as error:
