@@ -108,6 +108,62 @@ def role_plain(limit: int) -> dict:
             "rss_before_mb": before}
 
 
+def role_batches_endpoint(jobs_of: int) -> dict:
+    """The alternative bulk path: ``/batches`` jobs of ``jobs_of`` PUT operations each, all
+    submitted, then polled until finished, and their gzipped-tar results downloaded and read
+    (which is where a sync would find each member's outcome)."""
+    _django()
+    from pipeline.models import Subscriber
+    from pipeline.providers.mailchimp_client import MailchimpClient, subscriber_hash
+    from pipeline.services.audience_sync import series_interests_ensure
+
+    client = MailchimpClient.from_settings()
+    interests = series_interests_ensure(client=client)
+    all_ids = sorted(set(interests.values()))
+    through = Subscriber.series.through
+    before = _rss_mb()
+    started = time.perf_counter()
+    batch_ids, operations, sent = [], [], 0
+
+    def submit():
+        batch_ids.append(client.start_batch(operations)["id"])
+
+    last = 0
+    while True:
+        rows = list(Subscriber.objects.filter(pk__gt=last).order_by("pk")
+                    .values_list("pk", "email", "status")[:2000])
+        if not rows:
+            break
+        follows: dict[int, set] = {}
+        for subscriber_id, series_id in through.objects.filter(
+                subscriber_id__in=[r[0] for r in rows]).values_list("subscriber_id",
+                                                                    "seriespage_id"):
+            follows.setdefault(subscriber_id, set()).add(interests[series_id])
+        for pk, email, status in rows:
+            followed = follows.get(pk, set())
+            operations.append({
+                "method": "PUT", "operation_id": str(pk),
+                "path": f"/lists/{client.list_id}/members/{subscriber_hash(email)}",
+                "body": {"email_address": email, "status_if_new": status,
+                         "interests": {i: i in followed for i in all_ids}}})
+            sent += 1
+            if len(operations) == jobs_of:
+                submit()
+                operations = []
+        last = rows[-1][0]
+    if operations:
+        submit()
+        operations = []
+    errors = 0
+    for batch_id in batch_ids:
+        batch = client.wait_for_batch(batch_id, timeout_seconds=900, poll_seconds=0.5)
+        results = client.batch_results(batch["response_body_url"])
+        errors += sum(1 for result in results if result["status_code"] >= 400)
+        del results
+    return {"seconds": time.perf_counter() - started, "members": sent, "errors": errors,
+            "jobs": len(batch_ids), "rss_before_mb": before}
+
+
 def run_role(role: str, argument: int, env: dict) -> tuple[dict, float]:
     """Run one side in its own process; returns its JSON answer and its peak RSS in MB."""
     process = subprocess.Popen([sys.executable, __file__, "--role", role, str(argument)],
@@ -125,11 +181,14 @@ def main() -> None:
     parser.add_argument("--plain-slice", type=int, default=5_000)
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=5)
+    parser.add_argument("--batches-job-size", type=int, default=10_000,
+                        help="operations per /batches job in the third column (0: skip it)")
     parser.add_argument("--role", nargs=2, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.role:
         role, argument = options.role[0], int(options.role[1])
-        answer = {"prepare": role_prepare, "ours": role_ours, "plain": role_plain}[role](argument)
+        answer = {"prepare": role_prepare, "ours": role_ours, "plain": role_plain,
+                  "batches": role_batches_endpoint}[role](argument)
         print(json.dumps(answer))
         return
 
@@ -154,13 +213,25 @@ def main() -> None:
 
             # Then ours, from scratch: a fresh audience and no interests recorded.
             control.reset(emulator.list_id)
-            subprocess.run([sys.executable, "-c", (
-                "import django,os;django.setup();"
-                "from pipeline.models import MailchimpSeriesInterest as M;M.objects.all().delete()"
-            )], cwd=ROOT, env=env, check=True)
+
+            def forget_interests():  # a fresh audience has none of the recorded interests
+                subprocess.run([sys.executable, "-c", (
+                    "import django;django.setup();from pipeline.models import "
+                    "MailchimpSeriesInterest as M;M.objects.all().delete()")],
+                    cwd=ROOT, env=env, check=True)
+
+            forget_interests()
             ours, ours_rss = run_role("ours", options.concurrency, env)
             stats = control.stats()
             state = control.state()
+
+            # The other bulk path, measured the same way, to justify the choice.
+            bulk = None
+            if options.batches_job_size:
+                control.reset(emulator.list_id)
+                forget_interests()
+                bulk, bulk_rss = run_role("batches", options.batches_job_size, env)
+                bulk_requests = control.stats()["requests_total"]
         finally:
             emulator_process.terminate()
             emulator_process.wait(timeout=10)
@@ -180,9 +251,15 @@ def main() -> None:
          f"{ours_rss:.0f} MB (before {ours['rss_before_mb']:.0f} MB)"),
         ("per-member errors", str(plain["errors"]), str(ours["errors"])),
     ]
-    width = [max(len(r[i]) for r in rows + [("", "plain loop, 1 PUT/member", "our sync")])
-             for i in range(3)]
     header = ("", "plain loop, 1 PUT/member", "our sync")
+    if bulk:
+        header += (f"/batches ({bulk['jobs']} jobs)",)
+        extra = [f"{bulk['members']:,}", f"{bulk['seconds']:,.1f} s",
+                 f"{bulk_requests:,}",
+                 f"{bulk_rss:.0f} MB (before {bulk['rss_before_mb']:.0f} MB)",
+                 str(bulk["errors"])]
+        rows = [row + (cell,) for row, cell in zip(rows, extra, strict=True)]
+    width = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     print()
     print("  ".join(h.ljust(w) for h, w in zip(header, width, strict=True)))
     print("  ".join("-" * w for w in width))
