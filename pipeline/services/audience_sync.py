@@ -13,8 +13,11 @@ How a run goes:
    in batch order, and the cursor moves in the same transaction as a batch's result.
 
 Why batch subscribe and not ``/batches``: it answers synchronously with every member's status and
-error, so a batch's result can be recorded (and the cursor moved) as soon as it returns; measured in
-bench/audience_sync.py it already meets the goals (see the report there).
+error, so a batch's result can be recorded (and the cursor moved) as soon as it returns. Measured
+in bench/audience_sync.py (100,000 members, 20 ms latency): batch subscribe 13.8 s, 209 requests,
+151 MB peak; ``/batches`` (10 jobs of 10,000 PUTs) 13.2 s, 28 requests, 180 MB peak before
+recording anything, and its jobs are asynchronous (queued for minutes at Mailchimp), so a crash
+mid-job leaves 10,000 members in doubt instead of at most ``concurrency`` batches of 500.
 
 Statuses. Ours → Mailchimp: unsubscribed and cleaned send ``status: unsubscribed`` (Mailchimp
 cannot be told "cleaned"); pending and subscribed send ``status_if_new``, so a member unsubscribed
