@@ -3,6 +3,7 @@
 Each area keeps its models in its own module; this module imports them so Django finds them.
 """
 
+from pipeline.audience_sync_models import AudienceSyncRun, SyncRunState
 from pipeline.campaign_models import (
     Campaign,
     CampaignAudience,
@@ -31,6 +32,7 @@ from pipeline.subscriber_models import (
 
 __all__ = [
     "Announcement",
+    "AudienceSyncRun",
     "Campaign",
     "CampaignAudience",
     "CampaignKind",
@@ -53,5 +55,6 @@ __all__ = [
     "Subscriber",
     "SubscriberStatus",
     "SweepHeartbeat",
+    "SyncRunState",
     "WebhookOutcome",
 ]

@@ -9,7 +9,7 @@ from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from pipeline.models import MailchimpWebhookEvent, Subscriber
+from pipeline.models import AudienceSyncRun, MailchimpWebhookEvent, Subscriber
 
 
 class ViewOnlyPolicy(ModelPermissionPolicy):
@@ -30,8 +30,8 @@ class SubscriberViewSet(SnippetViewSet):
     icon = "user"
     menu_label = "Subscribers"
     list_display = ["email", "status", "confirmed_at", "updated_at", "mailchimp_sync_error"]
-    list_filter = ["status"]
-    search_fields = ["email"]
+    list_filter = ["status", "mailchimp_synced_status"]
+    search_fields = ["email", "mailchimp_sync_error"]
     inspect_view_enabled = True
     inspect_view_fields = [
         "email", "status", "series", "created_at", "confirmed_at", "status_changed_at",
@@ -50,13 +50,23 @@ class WebhookEventViewSet(SnippetViewSet):
     inspect_view_enabled = True
 
 
+class AudienceSyncRunViewSet(SnippetViewSet):
+    model = AudienceSyncRun
+    icon = "resubmit"
+    menu_label = "Audience syncs"
+    list_display = ["started_at", "state", "members_sent", "batches", "requests",
+                    "errors_by_kind", "finished_at"]
+    list_filter = ["state"]
+    inspect_view_enabled = True
+
+
 class MailingListGroup(SnippetViewSetGroup):
-    items = (SubscriberViewSet, WebhookEventViewSet)
+    items = (SubscriberViewSet, WebhookEventViewSet, AudienceSyncRunViewSet)
     menu_icon = "mail"
     menu_label = "Mailing list"
     menu_name = "mailing-list"
 
 
-for _model in (Subscriber, MailchimpWebhookEvent):
+for _model in (Subscriber, MailchimpWebhookEvent, AudienceSyncRun):
     register_permission_policy(_model, ViewOnlyPolicy(_model))
 register_snippet(MailingListGroup)

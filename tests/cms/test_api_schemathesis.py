@@ -14,7 +14,7 @@ from cms.demo import load_demo
 
 CASES_PER_OPERATION = 150
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def test_api_never_fails_and_keeps_to_its_schema(live_server):

@@ -316,7 +316,8 @@ class _Handler(BaseHTTPRequestHandler):
                               "The requested resource could not be found.")
         except Problem as problem:
             self._answer(problem.status, problem.body(), problem=True)
-        except _DropConnection:
+        except (_DropConnection, BrokenPipeError, ConnectionResetError):
+            # Also a client that went away (killed) before reading its answer: not our bug.
             self.close_connection = True
         except Exception as error:  # an emulator bug: answer 500 and keep it for the fixture
             self.emulator.internal_errors.append(f"{method} {path}: {error!r}")

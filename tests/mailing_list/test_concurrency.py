@@ -15,7 +15,7 @@ def variants(local: str) -> list[str]:
             f" {local.title()}@Example.COM ", f"{local}@EXAMPLE.com\n"]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_simultaneous_subscribes_of_one_address_make_one_subscriber():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: SQLite serializes writers, so there is no race to test")

@@ -1,6 +1,8 @@
 """Mail tasks (the ``mail`` queue, whose worker concurrency stays under Mailchimp's ~10
-connections per account): one task, send one campaign. Thin: the service does the work and is
-safe to run any number of times for the same campaign."""
+connections per account). Thin: the services do the work and are safe to run again."""
+
+import dataclasses
+import logging
 
 from celery import shared_task
 from django.db import transaction
@@ -8,7 +10,14 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from pipeline.campaign_signals import campaign_due
+from pipeline.services.audience_sync import (
+    AudienceSyncBusy,
+    AudienceSyncInterrupted,
+    audience_sync,
+)
 from pipeline.services.campaigns import campaign_send
+
+logger = logging.getLogger(__name__)
 
 # Short countdowns only (DESIGN.md: no ETA longer than a few minutes on Redis); later sends are
 # found by the campaigns sweep when they fall due.
@@ -30,3 +39,19 @@ def _queue_send(campaign_id: int, send_at=None, **kwargs):
         lambda: send_campaign.apply_async((campaign_id,), countdown=countdown or None),
         robust=True,
     )
+
+
+# Long: a 100,000-member first sync is ~200 batch calls. Below the broker's visibility timeout
+# (3600 s); if the limit kills it, the run keeps its cursor and the next call resumes it.
+@shared_task(bind=True, soft_time_limit=1800, time_limit=1860, max_retries=20, acks_late=True)
+def sync_audience(self, full: bool = False) -> dict:
+    """Sync our list into the Mailchimp audience (resuming an interrupted run)."""
+    try:
+        summary = audience_sync(full=full)
+    except AudienceSyncBusy as busy:
+        logger.info("audience sync skipped: %s", busy)
+        return {"skipped": str(busy)}
+    except AudienceSyncInterrupted as error:
+        # A Mailchimp outage: the run keeps its cursor; try again later (backoff with jitter).
+        raise self.retry(exc=error, countdown=min(300, 30 * 2 ** self.request.retries)) from error
+    return dataclasses.asdict(summary)
