@@ -14,6 +14,9 @@ from django.utils import timezone
 
 # A part still unpublished this long after its go-live time means the sweep is not keeping up.
 OVERDUE_GRACE = timedelta(seconds=60)
+# Uncertain deliveries stay listed on their campaign page for good; the health check raises them
+# for this long after the crash that made them, so an operator sees them without a page for ever.
+UNCERTAIN_ALERT_WINDOW = timedelta(hours=24)
 
 
 @dataclass
@@ -79,8 +82,48 @@ def run_checks() -> list[Check]:
     return checks
 
 
+def stuck_campaigns_count() -> int:
+    from pipeline.campaign_models import IN_FLIGHT_STATUSES, Campaign
+
+    return Campaign.objects.filter(
+        status__in=IN_FLIGHT_STATUSES, claimed_until__lt=timezone.now()
+    ).count()
+
+
+def recent_uncertain_deliveries_count() -> int:
+    from pipeline.campaign_models import Delivery, DeliveryState
+
+    return Delivery.objects.filter(
+        state=DeliveryState.UNCERTAIN, updated_at__gte=timezone.now() - UNCERTAIN_ALERT_WINDOW
+    ).count()
+
+
 def _campaign_checks() -> list[Check]:
-    return []
+    stuck = stuck_campaigns_count()
+    uncertain = recent_uncertain_deliveries_count()
+    return [
+        Check("stuck_campaigns", stuck == 0,
+              f"{stuck} campaign(s) held by a worker past their lease" if stuck else "",
+              {"count": stuck}),
+        Check("uncertain_deliveries", uncertain == 0,
+              f"{uncertain} SMTP delivery(ies) cut off by a crash in the last 24 h: see the "
+              "campaign pages; they are not resent" if uncertain else "",
+              {"count": uncertain}),
+    ]
+
+
+def sends_by_provider_and_outcome() -> dict[tuple[str, str], int]:
+    from django.db.models import Count
+
+    from pipeline.campaign_models import Campaign, Delivery
+
+    counts = {
+        (row["provider"] or "none", row["status"]): row["n"]
+        for row in Campaign.objects.values("provider", "status").annotate(n=Count("id"))
+    }
+    for row in Delivery.objects.values("state").annotate(n=Count("id")):
+        counts[("local-recipient", row["state"])] = row["n"]
+    return counts
 
 
 def database_gauges() -> dict[str, tuple[str, float]]:
@@ -92,4 +135,8 @@ def database_gauges() -> dict[str, tuple[str, float]]:
         "overdue_parts": ("Scheduled revisions past their go-live time", overdue_parts_count()),
         "sweep_age_seconds": ("Seconds since the publishing sweep last succeeded",
                               age if age is not None else -1),
+        "stuck_campaigns": ("Campaigns held by a worker past their lease",
+                            stuck_campaigns_count()),
+        "uncertain_deliveries_24h": ("SMTP deliveries left uncertain by a crash, last 24 h",
+                                     recent_uncertain_deliveries_count()),
     }

@@ -1,7 +1,7 @@
 """Prometheus metrics. Counters and histograms live in the process that observes them; with
 PROMETHEUS_MULTIPROC_DIR set (web with several gunicorn workers, Celery workers) they are written
 to that directory and /metrics adds them up. Figures that the database knows better (overdue parts,
-stuck campaigns, deliveries by outcome) are read from it at scrape time by ``DatabaseCollector``.
+stuck campaigns, campaigns and deliveries by provider and outcome) are read from it at scrape time by ``DatabaseCollector``.
 """
 
 import os
@@ -25,21 +25,25 @@ HTTP_LATENCY = Histogram(
 )
 TASKS = Counter("partwork_tasks_total", "Celery tasks finished", ["task", "outcome"])
 TASK_LATENCY = Histogram("partwork_task_seconds", "Celery task run time", ["task"])
-SENDS = Counter(
-    "partwork_sends_total", "Messages or campaigns handed to a provider", ["provider", "outcome"]
-)
 
 
 class DatabaseCollector:
     """Gauges computed from PostgreSQL at scrape time, so every process reports the same truth."""
 
     def collect(self):
-        from pipeline.observability.health import database_gauges
+        from pipeline.observability.health import database_gauges, sends_by_provider_and_outcome
 
         for name, (help_text, value) in database_gauges().items():
             gauge = GaugeMetricFamily(f"partwork_{name}", help_text)
             gauge.add_metric([], value)
             yield gauge
+        sends = GaugeMetricFamily(
+            "partwork_campaigns", "Campaigns (and local recipients) by provider and outcome",
+            labels=["provider", "outcome"],
+        )
+        for (provider, outcome), count in sorted(sends_by_provider_and_outcome().items()):
+            sends.add_metric([provider, outcome], count)
+        yield sends
 
 
 def render_metrics() -> tuple[bytes, str]:

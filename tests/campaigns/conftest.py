@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from cms.demo import site_root
 from pipeline.models import Subscriber, SubscriberStatus
 from tests.factories import OfferFactory, make_series, publish_offer
 from tests.mailchimp_emulator.fixtures import (  # noqa: F401  (fixtures by name)
@@ -20,17 +21,7 @@ def _campaign_settings(settings):
 
 def ensure_wagtail_root() -> None:
     """Transactional tests flush the tables, the migration-made root page included."""
-    from django.conf import settings
-    from django.contrib.contenttypes.models import ContentType
-    from wagtail.coreutils import get_supported_content_language_variant
-    from wagtail.models import Locale, Page
-
-    if Page.get_first_root_node() is None:
-        Locale.objects.get_or_create(
-            language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE))
-        Page.add_root(instance=Page(
-            title="Root", slug="root",
-            content_type=ContentType.objects.get_for_model(Page)))
+    site_root()
 
 
 @pytest.fixture

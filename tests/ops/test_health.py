@@ -5,7 +5,7 @@ import time_machine
 from django.utils import timezone
 
 from pipeline.services.publishing import publishing_sweep
-from tests.factories import make_part, make_series
+from tests.factories import OfferFactory, make_part, make_series
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +47,31 @@ def test_request_id_is_returned_and_reused(client):
     response = client.get("/api/series", HTTP_X_REQUEST_ID="abc-123")
     assert response["X-Request-ID"] == "abc-123"
     assert len(client.get("/api/series")["X-Request-ID"]) == 32
+
+
+def test_a_campaign_past_its_lease_and_uncertain_deliveries_fail_health(client):
+    from pipeline.models import Campaign, CampaignStatus, Delivery, DeliveryState, Subscriber
+
+    publishing_sweep()
+    now = timezone.now()
+    offer = OfferFactory()
+    stuck = Campaign.objects.create(
+        name="Spring offer", offer=offer, status=CampaignStatus.SEND_REQUESTED,
+        provider="mailchimp", claimed_until=now - timedelta(minutes=1),
+    )
+    Campaign.objects.create(name="Held", offer=offer, status=CampaignStatus.CLAIMED,
+                            claimed_until=now + timedelta(minutes=1))
+    reader = Subscriber.objects.create(email="reader@example.com", status="subscribed")
+    Delivery.objects.create(campaign=stuck, subscriber=reader, email=reader.email,
+                            state=DeliveryState.UNCERTAIN, updated_at=now)
+    body = client.get("/health/").json()
+    assert set(body["failing"]) == {"stuck_campaigns", "uncertain_deliveries"}
+    assert body["checks"]["stuck_campaigns"]["count"] == 1
+    assert body["checks"]["uncertain_deliveries"]["count"] == 1
+    text = client.get("/metrics").content.decode()
+    assert "partwork_stuck_campaigns 1.0" in text
+    assert 'partwork_campaigns{outcome="send_requested",provider="mailchimp"} 1.0' in text
+    assert 'partwork_campaigns{outcome="uncertain",provider="local-recipient"} 1.0' in text
+    with time_machine.travel(now + timedelta(hours=25), tick=False):
+        Campaign.objects.update(status=CampaignStatus.SENT)
+        assert client.get("/health/").json()["failing"] == ["sweep"]  # only the stale sweep
