@@ -1,7 +1,8 @@
 """Prometheus metrics. Counters and histograms live in the process that observes them; with
 PROMETHEUS_MULTIPROC_DIR set (web with several gunicorn workers, Celery workers) they are written
 to that directory and /metrics adds them up. Figures that the database knows better (overdue parts,
-stuck campaigns, campaigns and deliveries by provider and outcome) are read from it at scrape time by ``DatabaseCollector``.
+stuck campaigns, campaigns and deliveries by provider and outcome) are read from it at scrape
+time by ``DatabaseCollector``.
 """
 
 import os
