@@ -1,8 +1,10 @@
-"""The docker-compose stack, run as processes: start, wait for health, publish parts while the
-worker is killed and Redis restarted, check nothing was lost or doubled, shut down gracefully."""
+"""The docker-compose stack, run as processes: start, wait for health, sync the list into the
+Mailchimp emulator, publish parts and send their announcements and a discount campaign while the
+workers are killed and Redis restarted, check nothing was lost or doubled, shut down gracefully."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.request
@@ -15,6 +17,20 @@ from tests.stack.compose import ROOT, ComposeStack
 pytestmark = pytest.mark.slow
 
 PARTS = 6
+DEMO_LIVE_PARTS = 3  # load_demo publishes three parts, each announced too
+
+
+def _emulator(tmp_path, port) -> tuple[Process, str]:
+    process = Process("mailchimp-emulator", [sys.executable, "-m", "tests.mailchimp_emulator",
+                                             "--port", str(port)], tmp_path, dict(os.environ))
+    match = wait_until(lambda: re.search(r"listening on (\S+) list_id=(\S+) api_key=(\S+)",
+                                        process.log()), timeout=30, what="the emulator")
+    return process, match.groups()
+
+
+def _real_sends(control_url: str) -> list[dict]:
+    with urllib.request.urlopen(f"{control_url}/_emulator/sends", timeout=10) as answer:
+        return [s for s in json.load(answer) if s["kind"] != "test" and not s["canceled"]]
 
 
 def _database_url(tmp_path) -> str:
@@ -47,6 +63,32 @@ def _django(stack: ComposeStack, script: str):
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
 
+
+SUBSCRIBE_READERS = """
+from cms.demo import load_demo
+from pipeline.models import Subscriber
+series = load_demo()
+for n in range(3):
+    reader = Subscriber.objects.create(email=f"reader{n}@example.com", status="subscribed")
+    series.list_subscribers.add(reader)
+print(json.dumps(Subscriber.objects.count()))
+"""
+
+SEND_DISCOUNT = """
+from django.utils import timezone
+from cms.models import Offer
+from pipeline.services.campaigns import campaign_create_discount, campaign_schedule
+campaign = campaign_create_discount(offer=Offer.objects.get(code="corrective"),
+                                    name="Stack discount", send_at=None)
+answer = campaign_schedule(campaign=campaign, send_at=timezone.now(), actor="stack test")
+print(json.dumps({"id": campaign.id, "ok": answer.ok, "message": answer.message}))
+"""
+
+CAMPAIGNS = """
+from pipeline.models import Campaign
+print(json.dumps(sorted([c.kind, c.status, c.provider_campaign_id]
+                        for c in Campaign.objects.filter(kind__in=["announcement", "discount"]))))
+"""
 
 SCHEDULE_PARTS = """
 from datetime import timedelta
@@ -82,13 +124,26 @@ def test_compose_stack_as_processes(tmp_path, capsys):
     redis_port = free_port()
     redis = _redis(tmp_path, redis_port)
     wait_until(lambda: redis_answers(redis_port), timeout=20, what="redis")
-    stack = ComposeStack(tmp_path, database_url=_database_url(tmp_path),
-                         redis_url=f"redis://127.0.0.1:{redis_port}/0")
+    emulator, (emulator_url, list_id, api_key) = _emulator(tmp_path, free_port())
+    control_url = emulator_url.removesuffix("/3.0")
+    stack = ComposeStack(
+        tmp_path, database_url=_database_url(tmp_path),
+        redis_url=f"redis://127.0.0.1:{redis_port}/0",
+        extra_env={"EMAIL_PROVIDER": "mailchimp", "MAILCHIMP_API_KEY": api_key,
+                   "MAILCHIMP_API_URL": emulator_url, "MAILCHIMP_LIST_ID": list_id},
+    )
     checked = []
     try:
         subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
                        cwd=ROOT, env=stack.environment("web"), check=True)
         stack.run_once("migrate")
+        # The editors' and readers' side before the workers start: demo series, three readers
+        # following it, synced into the Mailchimp audience (interests created on the way).
+        _django(stack, SUBSCRIBE_READERS)
+        subprocess.run([sys.executable, "manage.py", "sync_audience", "--no-progress"], cwd=ROOT,
+                       env=stack.environment("worker"), check=True, capture_output=True)
+        checked.append("3 subscribers synced into the Mailchimp emulator's audience")
+
         for name in ("web", "worker", "mailworker", "beat"):
             stack.start(name)
         for name in ("web", "worker", "mailworker", "beat"):
@@ -107,7 +162,12 @@ def test_compose_stack_as_processes(tmp_path, capsys):
         redis = _redis(tmp_path, redis_port)
         wait_until(lambda: redis_answers(redis_port), timeout=20, what="redis back")
         stack.start("worker")
-        checked.append("worker SIGKILLed and Redis restarted while parts were due")
+        discount = _django(stack, SEND_DISCOUNT)
+        assert discount["ok"], discount["message"]
+        stack.kill("mailworker")
+        stack.start("mailworker")
+        checked.append("worker and mail worker SIGKILLed and Redis restarted while parts were "
+                       "due and a discount campaign was sending")
 
         state = wait_until(
             lambda: (s := _django(stack, STATE.format(ids=ids)))["live"] == PARTS and s,
@@ -115,6 +175,22 @@ def test_compose_stack_as_processes(tmp_path, capsys):
         )
         assert state == {"live": PARTS, "announcements": PARTS, "revisions_pending": 0}
         checked.append(f"{PARTS} parts live once each, {PARTS} announcement records")
+        try:
+            campaigns = wait_until(
+                lambda: (c := _django(stack, CAMPAIGNS)) and all(x[1] == "sent" for x in c)
+                and len(c) == DEMO_LIVE_PARTS + PARTS + 1 and c,
+                timeout=180, interval=2, what="every announcement and the discount sent",
+            )
+        except AssertionError:
+            print("campaigns:", _django(stack, CAMPAIGNS))
+            print("mail worker log:", stack.processes["mailworker"].log()[-4000:])
+            raise
+        sends = _real_sends(control_url)
+        sent_ids = sorted(s["campaign_id"] for s in sends)
+        assert sent_ids == sorted(c[2] for c in campaigns), (sends, campaigns)
+        checked.append(f"{DEMO_LIVE_PARTS + PARTS} announcements (demo and scheduled parts) and "
+                       f"1 discount campaign sent through the emulator exactly once each "
+                       f"({len(sends)} sends recorded)")
         series = json.load(urllib.request.urlopen(
             f"http://127.0.0.1:{stack.web_port}/api/series/strong-back", timeout=10))
         assert series["part_count"] == 3 + PARTS
@@ -122,6 +198,7 @@ def test_compose_stack_as_processes(tmp_path, capsys):
     finally:
         codes = stack.stop_all()
         redis.kill()
+        emulator.kill()
     assert all(code == 0 for code in codes.values()), codes
     checked.append(f"graceful shutdown, exit codes {codes}")
     with capsys.disabled():
