@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 from wagtail.coreutils import get_supported_content_language_variant
@@ -66,7 +67,12 @@ def site_root() -> Page:
         locale = Locale.get_default() if Locale.objects.exists() else Locale.objects.create(
             language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
         )
-        root = Page.add_root(instance=Page(title="Root", slug="root", locale=locale, live=True))
+        # A flush also empties the content types: forget the cached ones before using them.
+        ContentType.objects.clear_cache()
+        root = Page.add_root(instance=Page(
+            title="Root", slug="root", locale=locale, live=True,
+            content_type=ContentType.objects.get_for_model(Page),
+        ))
     return root
 
 

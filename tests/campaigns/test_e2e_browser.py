@@ -26,14 +26,8 @@ pytestmark = [
 
 
 def test_editor_builds_previews_tests_and_sends_a_discount_campaign(
-    live_server, settings, mailchimp_emulator, monkeypatch
+    live_server, settings, mailchimp_emulator, browser
 ):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls here are plain
-    # synchronous test code, so Django's async guard is lifted for this test only.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
     use_emulator(settings, mailchimp_emulator)
     add_members(mailchimp_emulator, ["a@example.com", "b@example.com"])
     ensure_wagtail_root()
@@ -43,9 +37,10 @@ def test_editor_builds_previews_tests_and_sends_a_discount_campaign(
     offer = make_offer(code="corrective", percent_off=35, name="Corrective week")
     ARTIFACTS.mkdir(exist_ok=True)
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
         page.goto(f"{live_server.url}/admin/login/")
         page.fill("#id_username", "editor")
         page.fill("#id_password", "correct horse")
@@ -77,5 +72,6 @@ def test_editor_builds_previews_tests_and_sends_a_discount_campaign(
         assert "Status: Sent" in page.inner_text("#campaign-status")
         assert "sent to 2" in page.inner_text("#campaign-report")
         page.screenshot(path=str(ARTIFACTS / "campaign-sent.png"), full_page=True)
-        browser.close()
+    finally:
+        context.close()
     assert len(real_sends(mailchimp_emulator)) == 1

@@ -37,7 +37,7 @@ def _database_url(tmp_path) -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres"):
         base = url.rsplit("/", 1)[0]
-        for command in (["dropdb", "--if-exists"], ["createdb"]):
+        for command in (["dropdb", "--if-exists", "--force"], ["createdb"]):
             subprocess.run([*command, "-h", "127.0.0.1", "-U", "postgres", "partwork_stack"],
                            check=True)
         return f"{base}/partwork_stack"
