@@ -62,4 +62,6 @@ class Command(BaseCommand):
 
 
 def _stop_on_sigterm(signum, frame):
+    # Once is enough: a second SIGTERM (a supervisor repeating itself) must not cut the clean-up.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt  # stop runserver and the children the same way as Ctrl-C
