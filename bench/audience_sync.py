@@ -80,9 +80,9 @@ def role_ours(concurrency: int) -> dict:
             "requests_counted": summary.requests, "rss_before_mb": before}
 
 
-def role_plain(limit: int) -> dict:
-    """The stock way: for each subscriber, one PUT /lists/{id}/members/{hash} (an upsert with
-    status_if_new and the series as interests), one after the other."""
+def _client_and_interests():
+    """What both per-member baselines need: the client, series → interest ids, every interest
+    id, and the subscriber ↔ series table."""
     _django()
     from pipeline.models import Subscriber
     from pipeline.providers.mailchimp_client import MailchimpClient
@@ -90,8 +90,15 @@ def role_plain(limit: int) -> dict:
 
     client = MailchimpClient.from_settings()
     interests = series_interests_ensure(client=client)
-    all_ids = sorted(set(interests.values()))
-    through = Subscriber.series.through
+    return client, interests, sorted(set(interests.values())), Subscriber.series.through
+
+
+def role_plain(limit: int) -> dict:
+    """The stock way: for each subscriber, one PUT /lists/{id}/members/{hash} (an upsert with
+    status_if_new and the series as interests), one after the other."""
+    client, interests, all_ids, through = _client_and_interests()
+    from pipeline.models import Subscriber
+
     before = _rss_mb()
     started = time.perf_counter()
     sent = errors = 0
@@ -112,15 +119,10 @@ def role_batches_endpoint(jobs_of: int) -> dict:
     """The alternative bulk path: ``/batches`` jobs of ``jobs_of`` PUT operations each, all
     submitted, then polled until finished, and their gzipped-tar results downloaded and read
     (which is where a sync would find each member's outcome)."""
-    _django()
+    client, interests, all_ids, through = _client_and_interests()
     from pipeline.models import Subscriber
-    from pipeline.providers.mailchimp_client import MailchimpClient, subscriber_hash
-    from pipeline.services.audience_sync import series_interests_ensure
+    from pipeline.providers.mailchimp_client import subscriber_hash
 
-    client = MailchimpClient.from_settings()
-    interests = series_interests_ensure(client=client)
-    all_ids = sorted(set(interests.values()))
-    through = Subscriber.series.through
     before = _rss_mb()
     started = time.perf_counter()
     batch_ids, operations, sent = [], [], 0
