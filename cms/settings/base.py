@@ -201,7 +201,10 @@ HEALTH_SWEEP_MAX_AGE_SECONDS = 30
 CAMPAIGNS_SWEEP_INTERVAL = 5.0
 CAMPAIGN_LEASE = timedelta(minutes=2)
 CAMPAIGN_OFFER_SAFETY_MARGIN = timedelta(minutes=5)
-CAMPAIGN_SMTP_BATCH_SIZE = 100
+# Local delivery: SMTP sessions per worker process (mail workers x concurrency x this is what
+# the relay sees), and messages per session before it is renewed (relays cap them).
+CAMPAIGN_SMTP_CONNECTIONS = 4
+CAMPAIGN_SMTP_MESSAGES_PER_CONNECTION = 1000
 CAMPAIGN_DEFAULT_TIME_ZONE = "Europe/London"
 MAILCHIMP_TIMEOUT = 15
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

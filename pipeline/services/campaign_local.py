@@ -1,46 +1,62 @@
 """The local path: Django email (SMTP) with a per-recipient ledger.
 
-The recipients are written as ``pending`` Delivery rows (unique per campaign and subscriber) in
-the same commit that moves the campaign to SEND_REQUESTED. Each message is then recorded
-``sending`` before it is handed to SMTP and ``sent`` right after, over one SMTP connection per
-batch. A crash leaves at most the message in hand as ``sending``; whoever resumes marks such rows
-``uncertain`` (shown to the operator, never resent) and carries on with the pending ones.
+The recipients are written as ``pending`` Delivery rows (unique per campaign and subscriber,
+each with the Message-ID it will carry) in the same commit that moves the campaign to
+SEND_REQUESTED. Then a loop keeps a small window of messages in flight over several SMTP
+sessions (pipeline/providers/campaign_transport.py): each message is committed ``sending``
+before it is handed over, and its outcome is committed as soon as it is known, together with
+the next claims, in one transaction per turn of the loop. The email itself is made once per run
+(pipeline/providers/campaign_email.py); a recipient costs a signed link and a few joins.
+
+A crash therefore leaves at most the window (``CAMPAIGN_LEDGER_WINDOW``, twice the sessions by
+default) as ``sending``; whoever resumes marks such rows ``uncertain`` (shown to the operator,
+never resent) and carries on with the pending ones. A message refused before DATA goes back to
+pending; one cut off during DATA is uncertain; one refused for good (5xx) is failed.
 """
 
-import contextlib
 import functools
 import logging
-import smtplib
-import socket
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
+from itertools import groupby, islice
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from cms.models import Offer
 from pipeline.campaign_models import Campaign, CampaignStatus, Delivery, DeliveryState
+from pipeline.providers.campaign_email import CampaignEmail
+from pipeline.providers.campaign_transport import MaybeSent, NotSent, open_transport
 from pipeline.services.campaign_audience import audience_description, audience_recipients
 from pipeline.services.campaign_checks import campaign_check
-from pipeline.services.campaign_claims import campaign_release, campaign_renew_lease
-from pipeline.services.campaign_rendering import RenderedEmail, campaign_render, personalize
+from pipeline.services.campaign_claims import campaign_release, campaign_renew_lease, lease_length
+from pipeline.services.campaign_rendering import RenderedEmail, campaign_render
 from pipeline.services.campaign_state import campaign_log, campaign_transition
-from pipeline.services.campaign_timing import campaign_expiry
+from pipeline.services.campaign_timing import campaign_expiry, offer_send_deadline
+from pipeline.services.delivery_ledger import ledger_move
 from pipeline.subscriber_tokens import UNSUBSCRIBE, absolute_url, make_token
 
 logger = logging.getLogger(__name__)
 S = CampaignStatus
 D = DeliveryState
 
-# Refused for this recipient only: record it failed and go on.
-_RECIPIENT_REFUSED = (smtplib.SMTPRecipientsRefused,)
-_CONNECTION_TROUBLE = (smtplib.SMTPException, socket.timeout, OSError)
+
+def smtp_connections() -> int:
+    """SMTP sessions one worker process keeps open while it sends a campaign."""
+    return max(getattr(settings, "CAMPAIGN_SMTP_CONNECTIONS", 4), 1)
 
 
-def batch_size() -> int:
-    return getattr(settings, "CAMPAIGN_SMTP_BATCH_SIZE", 100)
+def ledger_window(sessions: int) -> int:
+    """Messages at most in flight (``sending`` in the ledger) at once: a crash's worst case."""
+    return max(getattr(settings, "CAMPAIGN_LEDGER_WINDOW", None) or 2 * sessions, 1)
+
+
+def messages_per_session() -> int:
+    return getattr(settings, "CAMPAIGN_SMTP_MESSAGES_PER_CONNECTION", 1000)
 
 
 @dataclass
@@ -95,8 +111,10 @@ def _start(campaign: Campaign, worker: str) -> str:
                                 actor=worker, fields={"claimed_until": None})
             return S.EXPIRED
         now = timezone.now()
+        domain = _message_id_domain()
         rows = (
-            Delivery(campaign_id=campaign.pk, subscriber_id=pk, email=email, updated_at=now)
+            Delivery(campaign_id=campaign.pk, subscriber_id=pk, email=email, updated_at=now,
+                     message_id=make_msgid(domain=domain))
             for pk, email in recipients.values_list("pk", "email").iterator(chunk_size=2000)
         )
         Delivery.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
@@ -132,24 +150,82 @@ def unsubscribe_link(*, subscriber_id: int, email: str) -> str:
     return before + make_token(UNSUBSCRIBE, subscriber_id=subscriber_id, email=email) + after
 
 
-def _message(rendered: RenderedEmail, delivery: Delivery, message_id: str,
-             connection) -> EmailMultiAlternatives:
-    link = unsubscribe_link(subscriber_id=delivery.subscriber_id, email=delivery.email)
-    html_part, text_part = personalize(rendered, unsubscribe_url=link)
-    headers = {
-        "Message-ID": message_id,
-        # As pipeline.subscriber_tokens.list_unsubscribe_headers (RFC 8058 one-click).
-        "List-Unsubscribe": f"<{link}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
-    if rendered.preheader:
-        headers["X-Preheader"] = rendered.preheader[:200]
-    message = EmailMultiAlternatives(
-        subject=rendered.subject, body=text_part, from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[delivery.email], headers=headers, connection=connection,
-    )
-    message.attach_alternative(html_part, "text/html")
-    return message
+def _message_id_domain() -> str:
+    return settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].rstrip(">")
+
+
+@dataclass(frozen=True)
+class _Job:
+    pk: int
+    subscriber_id: int
+    email: str
+    message_id: str
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    pk: int
+    state: str
+    error: str = ""
+    trouble: str = ""  # set when the run must stop (and try again later)
+
+
+@dataclass(frozen=True)
+class _Stop:
+    why: str  # "lease", "expired" or "trouble"
+    reason: str
+
+
+class _Guard:
+    """Our lease and the offer's deadline, re-read from the database at most every interval.
+
+    The deadline is compared with the clock before every claim and again in the sending thread
+    just before the message goes out; an editor's change to the offer is seen within the
+    interval (a second at most, well inside the safety margin).
+    """
+
+    def __init__(self, campaign: Campaign, worker: str) -> None:
+        self.campaign = campaign
+        self.worker = worker
+        self.interval = min(1.0, lease_length().total_seconds() / 4)
+        self.next_refresh = 0.0
+        self.deadline = None
+
+    def check(self) -> _Stop | None:
+        if time.monotonic() >= self.next_refresh:
+            if not campaign_renew_lease(campaign=self.campaign, worker=self.worker):
+                return _Stop("lease", "Lease lost to another worker.")
+            if self.campaign.is_discount:
+                self.deadline = offer_send_deadline(Offer.objects.get(pk=self.campaign.offer_id))
+            self.next_refresh = time.monotonic() + self.interval
+        if self.too_late():
+            expiry = campaign_expiry(campaign=self.campaign, at=timezone.now(),
+                                     include_lateness=False)
+            return _Stop("expired", expiry.reason if expiry else "The offer's end came first.")
+        return None
+
+    def too_late(self) -> bool:
+        return self.deadline is not None and timezone.now() >= self.deadline
+
+
+class _Progress:
+    """A log line every few seconds while a long campaign goes out."""
+
+    def __init__(self, campaign: Campaign, every: float = 5.0) -> None:
+        self.campaign = campaign
+        self.every = every
+        self.started = self.last = time.monotonic()
+        self.sent = 0
+
+    def add(self, outcomes: list[_Outcome]) -> None:
+        self.sent += sum(outcome.state == D.SENT for outcome in outcomes)
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            logger.info("campaign %s: %d sent in this run (%.0f/s), %d of %d recorded",
+                        self.campaign.pk, self.sent, self.sent / (now - self.started),
+                        Delivery.objects.filter(campaign=self.campaign).exclude(
+                            state=D.PENDING).count(), self.campaign.recipient_count or 0)
 
 
 def _run_ledger(campaign: Campaign, worker: str) -> str:
@@ -162,123 +238,132 @@ def _run_ledger(campaign: Campaign, worker: str) -> str:
     if lost:
         campaign_log(campaign=campaign, actor=worker,
                      reason=f"{lost} message(s) in flight during a crash marked uncertain.")
-    rendered = RenderedEmail(
+    email = CampaignEmail(RenderedEmail(
         subject=campaign.sent_subject, preheader=campaign.sent_preheader,
         html=campaign.sent_html, text=campaign.sent_text,
-    )
-    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].rstrip(">")
-    while True:
-        if not campaign_renew_lease(campaign=campaign, worker=worker):
-            logger.warning("campaign %s: lease lost to another worker; stopping", campaign.pk)
-            return S.SEND_REQUESTED
-        expiry = campaign_expiry(campaign=campaign, at=timezone.now(), include_lateness=False)
-        if expiry:
-            return _stop_expired(campaign, worker, expiry.reason)
-        batch = list(
-            Delivery.objects.filter(campaign=campaign, state=D.PENDING).order_by("pk")
-            .only("pk", "subscriber_id", "email")[: batch_size()]
-        )
-        if not batch:
-            break
-        trouble = _send_batch(rendered, batch, domain)
-        if trouble:
-            campaign_release(campaign=campaign, worker=worker, reason=trouble)
-            return campaign.status
-    counts = ledger_counts(campaign)
-    campaign_transition(
-        campaign=campaign, to_status=S.SENT, actor=worker,
-        reason=f"Delivered {counts.sent}; failed {counts.failed}; uncertain {counts.uncertain}.",
-        fields={"sent_at": timezone.now(), "claimed_until": None, "last_error": ""},
-    )
-    return S.SENT
-
-
-def ledger_chunk() -> int:
-    return getattr(settings, "CAMPAIGN_LEDGER_CHUNK", 20)
-
-
-def _send_batch(rendered: RenderedEmail, batch: list[Delivery], domain: str) -> str | None:
-    """Send one batch over one SMTP connection; returns a reason to stop, or None.
-
-    The ledger is written in small chunks: a chunk's rows are committed ``sending`` (each with
-    its Message-ID) before the first of them goes to SMTP, and ``sent`` right after the chunk.
-    One commit costs a disk flush (milliseconds); a commit per message would cap a worker far
-    below the SMTP server's pace. The price: a SIGKILL leaves at most one chunk uncertain.
-    """
-    connection = get_connection(fail_silently=False)
-    try:
-        connection.open()
-    except _CONNECTION_TROUBLE as error:
-        return f"SMTP unavailable: {error}"
-    try:
-        size = ledger_chunk()
-        for offset in range(0, len(batch), size):
-            trouble = _send_chunk(rendered, batch[offset: offset + size], domain, connection)
-            if trouble:
-                return trouble
-    finally:
-        with contextlib.suppress(*_CONNECTION_TROUBLE):
-            connection.close()
-    return None
-
-
-def _send_chunk(rendered, chunk: list[Delivery], domain: str, connection) -> str | None:
-    now = timezone.now()
-    ids = {delivery.pk: make_msgid(domain=domain) for delivery in chunk}
-    with transaction.atomic():
-        taken = set(
-            Delivery.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=ids, state=D.PENDING).values_list("pk", flat=True)
-        )
-        Delivery.objects.bulk_update(
-            [Delivery(pk=pk, state=D.SENDING, message_id=ids[pk], updated_at=now)
-             for pk in taken],
-            ["state", "message_id", "updated_at"],
-        )
-    outcomes: dict[str, list[int]] = {D.SENT: [], D.FAILED: [], D.PENDING: []}
-    errors: dict[int, str] = {}
-    trouble = None
-    for delivery in chunk:
-        if delivery.pk not in taken:
-            continue  # another worker got to it (it held the lease before us)
-        if trouble:
-            outcomes[D.PENDING].append(delivery.pk)  # never tried: back in the queue
-            continue
-        message = _message(rendered, delivery, ids[delivery.pk], connection)
+    ))
+    guard = _Guard(campaign, worker)
+    stop = guard.check()
+    if stop is None:
         try:
-            message.send()
-        except _RECIPIENT_REFUSED as error:
-            outcomes[D.FAILED].append(delivery.pk)
-            errors[delivery.pk] = f"Refused: {error}"
-            continue
-        except smtplib.SMTPResponseException as error:
-            if error.smtp_code >= 500:
-                outcomes[D.FAILED].append(delivery.pk)
-                errors[delivery.pk] = f"SMTP {error.smtp_code}: {error.smtp_error!r}"
-                continue
-            outcomes[D.PENDING].append(delivery.pk)  # 4xx: refused for now; try later
-            trouble = f"SMTP {error.smtp_code} (temporary): {error.smtp_error!r}"
-            continue
-        except _CONNECTION_TROUBLE as error:
-            _finish([delivery.pk], D.UNCERTAIN, f"Connection lost while sending: {error}")
-            trouble = f"SMTP connection lost: {error}"
-            continue
-        outcomes[D.SENT].append(delivery.pk)
+            transport = open_transport(connections=smtp_connections(),
+                                       max_messages=messages_per_session())
+        except NotSent as error:
+            stop = _Stop("trouble", str(error))
+        else:
+            try:
+                stop = _send_all(campaign, guard, email, transport)
+            finally:
+                transport.close()
+    if stop is None:
+        counts = ledger_counts(campaign)
+        campaign_transition(
+            campaign=campaign, to_status=S.SENT, actor=worker,
+            reason=f"Delivered {counts.sent}; failed {counts.failed}; "
+            f"uncertain {counts.uncertain}.",
+            fields={"sent_at": timezone.now(), "claimed_until": None, "last_error": ""},
+        )
+        return S.SENT
+    if stop.why == "expired":
+        return _stop_expired(campaign, worker, stop.reason)
+    if stop.why == "lease":
+        logger.warning("campaign %s: lease lost to another worker; stopping", campaign.pk)
+        return S.SEND_REQUESTED
+    campaign_release(campaign=campaign, worker=worker, reason=stop.reason)
+    return campaign.status
+
+
+def _send_all(campaign: Campaign, guard: _Guard, email: CampaignEmail, transport) -> _Stop | None:
+    """Keep up to the window in flight until every pending row is done or a stop comes."""
+    window = ledger_window(transport.size)
+    refill_below = max(window // 2, 1)
+    rows = _pending(campaign)
+    progress = _Progress(campaign)
+    in_flight: set[Future] = set()
+    outcomes: list[_Outcome] = []
+    stop = None
+    while True:
+        wanted: list[_Job] = []
+        if stop is None:
+            stop = guard.check()
+        if stop is None and len(in_flight) < window:
+            wanted = list(islice(rows, window - len(in_flight)))
+        claimed = _record_and_claim(outcomes, wanted)
+        progress.add(outcomes)
+        for job in claimed:
+            in_flight.add(transport.submit(functools.partial(
+                _send_one, job=job, email=email, guard=guard)))
+        if not in_flight:
+            if not wanted:
+                return stop
+            continue  # that page was taken by another worker: try the next
+        # Wait until half the window is free: the other half keeps every session busy
+        # meanwhile, and the ledger is written once per few messages, not for each.
+        finished: list[Future] = []
+        while in_flight and (not finished or len(in_flight) > refill_below):
+            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            finished += done
+        outcomes = [future.result() for future in finished]
+        trouble = next((outcome.trouble for outcome in outcomes if outcome.trouble), "")
+        if trouble and stop is None:
+            stop = _Stop("trouble", trouble)
+
+
+def _pending(campaign: Campaign, page: int = 500):
+    after = 0
+    while True:
+        rows = list(
+            Delivery.objects.filter(campaign=campaign, state=D.PENDING, pk__gt=after)
+            .order_by("pk").values_list("pk", "subscriber_id", "email", "message_id")[:page]
+        )
+        if not rows:
+            return
+        yield from (_Job(*row) for row in rows)
+        after = rows[-1][0]
+
+
+def _record_and_claim(outcomes: list[_Outcome], wanted: list[_Job]) -> list[_Job]:
+    """One transaction: the outcomes just learnt, and ``sending`` for the next messages."""
+    if not outcomes and not wanted:
+        return []
+    now = timezone.now()
     with transaction.atomic():
-        _finish(outcomes[D.SENT], D.SENT, "")
-        _finish(outcomes[D.PENDING], D.PENDING, "")
-        for pk in outcomes[D.FAILED]:
-            _finish([pk], D.FAILED, errors[pk])
-    return trouble
+        key = lambda outcome: (outcome.state, outcome.error)  # noqa: E731
+        for (state, error), group in groupby(sorted(outcomes, key=key), key=key):
+            # Only rows still ours: a worker that took over may have marked them uncertain.
+            ledger_move([outcome.pk for outcome in group], from_state=D.SENDING,
+                        to_state=state, error=error, at=now)
+        taken = ledger_move([job.pk for job in wanted], from_state=D.PENDING,
+                            to_state=D.SENDING, at=now)
+        return [_with_message_id(job) for job in wanted if job.pk in taken]
 
 
-def _finish(pks: list[int], state: str, error: str) -> None:
-    if not pks:
-        return
-    Delivery.objects.filter(pk__in=pks, state=D.SENDING).update(
-        state=state, error=error, updated_at=timezone.now()
+def _with_message_id(job: _Job) -> _Job:
+    """Rows written before Message-IDs were assigned up front get theirs now."""
+    if job.message_id:
+        return job
+    message_id = make_msgid(domain=_message_id_domain())
+    Delivery.objects.filter(pk=job.pk).update(message_id=message_id)
+    return _Job(job.pk, job.subscriber_id, job.email, message_id)
+
+
+def _send_one(channel, *, job: _Job, email: CampaignEmail, guard: _Guard) -> _Outcome:
+    """Runs in a sending thread: build this reader's bytes, hand them over, say what happened."""
+    if guard.too_late():
+        return _Outcome(job.pk, D.PENDING)  # never tried; the guard ends the campaign
+    prepared = email.for_recipient(
+        email=job.email, message_id=job.message_id,
+        unsubscribe_url=unsubscribe_link(subscriber_id=job.subscriber_id, email=job.email),
     )
-
+    try:
+        channel.send(prepared, envelope_from=email.envelope_from)
+    except NotSent as refusal:
+        if refusal.permanent:
+            return _Outcome(job.pk, D.FAILED, error=str(refusal))
+        return _Outcome(job.pk, D.PENDING, trouble=str(refusal))
+    except MaybeSent as cut_off:
+        return _Outcome(job.pk, D.UNCERTAIN, error=str(cut_off), trouble=str(cut_off))
+    return _Outcome(job.pk, D.SENT)
 
 def _stop_expired(campaign: Campaign, worker: str, reason: str) -> str:
     skipped = Delivery.objects.filter(campaign=campaign, state=D.PENDING).update(

@@ -1,0 +1,183 @@
+"""One campaign email as bytes, built once per send; each recipient costs a few joins.
+
+Building an ``EmailMultiAlternatives`` per recipient spends about 7 ms in the ``email``
+package (header encoding, body encoding, flattening) for an email whose bytes differ between
+recipients in four places only: the ``To`` header, the ``Message-ID``, the ``List-Unsubscribe``
+header and the unsubscribe link in both bodies. ``CampaignEmail`` lets Django's MIME classes
+build the message once with markers in those places, splits the bytes at the markers, and joins
+them per recipient. The bodies are encoded the way Django would, 8bit when every line stays
+within RFC 5322's 998 characters, else quoted-printable (``binascii``, in C); the fixed pieces
+around the link are encoded once, and only the link is encoded per recipient.
+
+``PreparedEmail`` carries those bytes through any Django email backend (file, console, locmem,
+SMTP) and still looks like the ``EmailMultiAlternatives`` it stands for (``to``, ``subject``,
+``body``, ``alternatives``, ``extra_headers``), so tests and the file backend see what was sent.
+"""
+
+import binascii
+import html
+import re
+from email.mime.nonmultipart import MIMENonMultipart
+from email.utils import formatdate
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.core.mail.message import (
+    RFC5322_EMAIL_LINE_LENGTH_LIMIT,
+    SafeMIMEMultipart,
+    sanitize_address,
+)
+
+from pipeline.services.campaign_rendering import RenderedEmail, personalize
+
+# Markers that survive the email package untouched: ASCII letters only, no folding points.
+_TO = "PARTWORKMARKTO"
+_MESSAGE_ID = "PARTWORKMARKMESSAGEID"
+_LIST_UNSUBSCRIBE = "PARTWORKMARKLISTUNSUBSCRIBE"
+_TEXT_BODY = "PARTWORKMARKTEXTBODY"
+_HTML_BODY = "PARTWORKMARKHTMLBODY"
+_LINK = "PARTWORKMARKUNSUBSCRIBELINK"
+_MARKERS = re.compile(f"({_TO}|{_MESSAGE_ID}|{_LIST_UNSUBSCRIBE}|{_TEXT_BODY}|{_HTML_BODY})")
+# An address we can put in a header and an envelope as it is (what normalize_email stores).
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+# Room for the longest unsubscribe link we make, when deciding whether a body fits in 8bit.
+_LINK_ROOM = 400
+
+
+def envelope_address(address: str) -> str:
+    """The address as it goes in a header and on the SMTP envelope (ASCII, no display name)."""
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return address
+    return sanitize_address(address, "utf-8")
+
+
+def _quoted_printable(text: str, *, open_end: bool) -> bytes:
+    """``text`` as quoted-printable with CRLF line ends; with ``open_end`` its last line is
+    left short enough for a soft line break to follow (so encoded pieces can be joined)."""
+    data = text.encode()
+    if open_end:
+        # Encode with one more character and drop it: the last line then has room for "=".
+        encoded = binascii.b2a_qp(data + b"x", istext=True)[:-1]
+    else:
+        encoded = binascii.b2a_qp(data, istext=True)
+    return encoded.replace(b"\n", b"\r\n")
+
+
+class _Body:
+    """One body part: its text split at the link, already encoded for the wire piece by piece,
+    8bit when every line stays within RFC 5322's limit, else quoted-printable."""
+
+    def __init__(self, text: str, escape) -> None:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        self.pieces = text.split(_LINK)
+        self.escape = escape
+        longest = max((len(line.encode()) for line in text.split("\n")), default=0)
+        self.eight_bit = longest + _LINK_ROOM <= RFC5322_EMAIL_LINE_LENGTH_LIMIT
+        self.encoding = "8bit" if self.eight_bit else "quoted-printable"
+        last = len(self.pieces) - 1
+        self.wire_pieces = [
+            piece.replace("\n", "\r\n").encode() if self.eight_bit
+            else _quoted_printable(piece, open_end=index < last)
+            for index, piece in enumerate(self.pieces)
+        ]
+
+    def text(self, link: str) -> str:
+        return self.escape(link).join(self.pieces)
+
+    def wire(self, link: str) -> bytes:
+        if self.eight_bit:
+            return self.escape(link).encode().join(self.wire_pieces)
+        # Soft line breaks around the encoded link: each piece starts and ends a line.
+        encoded = _quoted_printable(self.escape(link), open_end=True)
+        return (b"=\r\n" + encoded + b"=\r\n").join(self.wire_pieces)
+
+
+class PreparedEmail(EmailMultiAlternatives):
+    """A campaign email for one recipient whose bytes are already made."""
+
+    def __init__(self, *, raw: bytes, envelope_to: str, **fields) -> None:
+        super().__init__(**fields)
+        self.raw = raw
+        self.envelope_to = envelope_to
+
+    def message(self):
+        return _RawMessage(self.raw)
+
+
+class _RawMessage:
+    """What Django's backends ask of ``EmailMessage.message()``, for bytes already made."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    def as_bytes(self, unixfrom=False, linesep="\r\n") -> bytes:
+        return self.raw if linesep == "\r\n" else self.raw.replace(b"\r\n", linesep.encode())
+
+    def as_string(self, unixfrom=False, linesep="\n") -> str:
+        return self.as_bytes(linesep=linesep).decode("utf-8", "replace")
+
+    def get_charset(self):
+        return None
+
+
+class CampaignEmail:
+    """The campaign's message, made once; ``for_recipient`` fills in one reader."""
+
+    def __init__(self, rendered: RenderedEmail, *, from_email: str | None = None) -> None:
+        self.subject = rendered.subject
+        self.from_email = from_email or settings.DEFAULT_FROM_EMAIL
+        self.envelope_from = envelope_address(self.from_email)
+        html_part, text_part = personalize(rendered, unsubscribe_url=_LINK)
+        self.html = _Body(html_part, html.escape)
+        self.text = _Body(text_part, str)
+        self.headers = {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        if rendered.preheader:
+            self.headers["X-Preheader"] = rendered.preheader[:200]
+        # Even places hold the fixed bytes, odd places the name of what goes between them.
+        self._segments = [
+            piece if index % 2 else piece.encode()
+            for index, piece in enumerate(_MARKERS.split(self._skeleton().decode("ascii")))
+        ]
+
+    def _skeleton(self) -> bytes:
+        # Django's SafeMIMEMultipart refuses newlines in headers and encodes non-ASCII ones.
+        root = SafeMIMEMultipart(_subtype="alternative", encoding="utf-8")
+        root["Subject"] = self.subject
+        root["From"] = self.from_email
+        root["To"] = _TO
+        root["Date"] = formatdate(localtime=settings.EMAIL_USE_LOCALTIME)
+        root["Message-ID"] = _MESSAGE_ID
+        root["List-Unsubscribe"] = f"<{_LIST_UNSUBSCRIBE}>"
+        for name, value in self.headers.items():
+            root[name] = value
+        for subtype, marker, body in (("plain", _TEXT_BODY, self.text),
+                                      ("html", _HTML_BODY, self.html)):
+            part = MIMENonMultipart("text", subtype, charset="utf-8")
+            part["Content-Transfer-Encoding"] = body.encoding
+            part.set_payload(marker)
+            root.attach(part)
+        return root.as_bytes(linesep="\r\n")
+
+    def for_recipient(self, *, email: str, message_id: str, unsubscribe_url: str
+                      ) -> PreparedEmail:
+        to = envelope_address(email)
+        text = self.text.text(unsubscribe_url)
+        html_text = self.html.text(unsubscribe_url)
+        values = {
+            _TO: to.encode(),
+            _MESSAGE_ID: message_id.encode(),
+            _LIST_UNSUBSCRIBE: unsubscribe_url.encode(),
+            _TEXT_BODY: self.text.wire(unsubscribe_url),
+            _HTML_BODY: self.html.wire(unsubscribe_url),
+        }
+        raw = b"".join(
+            values[segment] if isinstance(segment, str) else segment for segment in self._segments
+        )
+        prepared = PreparedEmail(
+            raw=raw, envelope_to=to, subject=self.subject, body=text,
+            from_email=self.from_email, to=[email],
+            headers={"Message-ID": message_id, "List-Unsubscribe": f"<{unsubscribe_url}>",
+                     **self.headers},
+        )
+        prepared.attach_alternative(html_text, "text/html")
+        return prepared

@@ -1,0 +1,227 @@
+"""How prepared campaign emails reach the mail server: several SMTP sessions at once, or inline.
+
+A campaign worker spends most of a message's time waiting on the SMTP server's replies (MAIL,
+RCPT, DATA: three round trips), so ``SmtpTransport`` keeps several sessions open and sends on
+all of them from a thread pool while the caller writes the ledger. Sessions are opened through
+Django's SMTP backend, so ``EMAIL_*`` settings (TLS, SSL, login, timeout) apply, and each is
+renewed after ``max_messages`` (relays cap messages per session). A session that fails is
+closed and never used again in this run: every later message handed to it comes back
+``NotSent`` (provably not sent), and the caller stops and retries later.
+
+``InlineTransport`` runs each send in the calling thread through whatever Django backend is
+configured (file, console, locmem, or one of an operator's own), which need not be thread-safe.
+
+Both return ``concurrent.futures.Future`` objects, so the caller waits on them the same way.
+"""
+
+import contextlib
+import queue
+import smtplib
+import socket
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.utils.module_loading import import_string
+
+from pipeline.providers.campaign_email import PreparedEmail
+
+CONNECTION_TROUBLE = (smtplib.SMTPException, socket.timeout, OSError)
+
+
+class NotSent(Exception):
+    """The message was not handed over. ``permanent``: the server refused it for good (5xx)."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+class MaybeSent(Exception):
+    """The session broke while the message was going out: the server may have accepted it."""
+
+
+def _dot_stuffed(raw: bytes) -> bytes:
+    """RFC 5321 4.5.2 transparency for a CRLF-only message, ending in CRLF (what
+    ``smtplib.SMTP.data`` does with a multi-line regex, at a tenth of the cost)."""
+    if raw.startswith(b"."):
+        raw = b"." + raw
+    if b"\r\n." in raw:
+        raw = raw.replace(b"\r\n.", b"\r\n..")
+    return raw if raw.endswith(b"\r\n") else raw + b"\r\n"
+
+
+class _SmtpChannel:
+    """One SMTP session, used by one thread at a time.
+
+    It runs MAIL, RCPT and DATA with smtplib's command primitives rather than
+    ``smtplib.sendmail`` so that it knows how far a message got: a failure before the message
+    itself goes out means it was not sent (and can go back in the queue); only a failure while
+    it goes out, or while the server's verdict is awaited, leaves it uncertain.
+    """
+
+    def __init__(self, *, max_messages: int) -> None:
+        self.backend = get_connection(fail_silently=False)
+        self.max_messages = max_messages
+        self.sent = 0
+        self.closed = False
+
+    def open(self) -> None:
+        self.backend.open()
+        self.sent = 0
+
+    def send(self, email: PreparedEmail, *, envelope_from: str) -> None:
+        if self.closed:
+            raise NotSent("The SMTP session was closed after an earlier failure.",
+                          permanent=False)
+        if self.sent >= self.max_messages:
+            self._renew()
+        smtp = self.backend.connection
+        try:
+            smtp.ehlo_or_helo_if_needed()
+            code, reply = smtp.mail(envelope_from)
+            if code != 250:
+                self._refused("MAIL FROM", code, reply)
+            code, reply = smtp.rcpt(email.envelope_to)
+            if code not in (250, 251):
+                self._refused("RCPT TO", code, reply)
+            smtp.putcmd("data")
+            code, reply = smtp.getreply()
+            if code != 354:
+                self._refused("DATA", code, reply)
+        except CONNECTION_TROUBLE as error:
+            self._lose()
+            raise NotSent(f"SMTP session lost before the message went out: {error}",
+                          permanent=False) from error
+        try:
+            smtp.send(_dot_stuffed(email.raw) + b".\r\n")
+            code, reply = smtp.getreply()
+        except CONNECTION_TROUBLE as error:
+            self._lose()
+            raise MaybeSent(f"SMTP session lost while the message was going out: {error}"
+                            ) from error
+        if code != 250:
+            self._refused("the message", code, reply)
+        self.sent += 1
+
+    def _refused(self, stage: str, code: int, reply: bytes) -> None:
+        text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        if code == 421:  # the server is closing the session
+            self._lose()
+        else:
+            with contextlib.suppress(*CONNECTION_TROUBLE):
+                self.backend.connection.rset()
+        raise NotSent(f"SMTP refused {stage}: {code} {text}"[:500], permanent=code >= 500)
+
+    def _renew(self) -> None:
+        self.close()
+        try:
+            self.open()
+        except CONNECTION_TROUBLE as error:
+            self.closed = True
+            raise NotSent(f"Could not open a new SMTP session: {error}",
+                          permanent=False) from error
+
+    def _lose(self) -> None:
+        self.close()
+        self.closed = True
+
+    def close(self) -> None:
+        with contextlib.suppress(*CONNECTION_TROUBLE):
+            self.backend.close()
+
+
+class _BackendChannel:
+    """Any Django email backend, one message at a time."""
+
+    def __init__(self) -> None:
+        self.backend = get_connection(fail_silently=False)
+
+    def send(self, email: PreparedEmail, *, envelope_from: str) -> None:
+        try:
+            accepted = self.backend.send_messages([email])
+        except smtplib.SMTPRecipientsRefused as error:
+            codes = [code for code, _ in error.recipients.values()]
+            raise NotSent(f"Refused: {error}"[:500],
+                          permanent=not codes or min(codes) >= 500) from error
+        except smtplib.SMTPResponseException as error:
+            raise NotSent(f"SMTP {error.smtp_code}: {error.smtp_error!r}"[:500],
+                          permanent=error.smtp_code >= 500) from error
+        except CONNECTION_TROUBLE as error:
+            raise MaybeSent(f"The email backend failed while sending: {error}") from error
+        if accepted != 1:
+            raise NotSent("The email backend accepted no message.", permanent=False)
+
+    def close(self) -> None:
+        with contextlib.suppress(*CONNECTION_TROUBLE):
+            self.backend.close()
+
+
+Work = Callable[["_SmtpChannel | _BackendChannel"], object]
+
+
+class SmtpTransport:
+    """``size`` SMTP sessions, each driven by its own thread."""
+
+    def __init__(self, *, size: int, max_messages: int) -> None:
+        self.channels: queue.SimpleQueue = queue.SimpleQueue()
+        self.opened: list[_SmtpChannel] = []
+        problem = None
+        for _ in range(size):
+            channel = _SmtpChannel(max_messages=max_messages)
+            try:
+                channel.open()
+            except CONNECTION_TROUBLE as error:
+                problem = error  # a server that caps sessions per client: use what we got
+                break
+            self.opened.append(channel)
+            self.channels.put(channel)
+        if not self.opened:
+            raise NotSent(f"SMTP unavailable: {problem}", permanent=False)
+        self.size = len(self.opened)
+        self.pool = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="smtp")
+
+    def submit(self, work: Work) -> Future:
+        return self.pool.submit(self._run, work)
+
+    def _run(self, work: Work):
+        # As many threads as sessions, so a free session is always waiting here.
+        channel = self.channels.get()
+        try:
+            return work(channel)
+        finally:
+            self.channels.put(channel)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        for channel in self.opened:
+            channel.close()
+
+
+class InlineTransport:
+    """Sends in the calling thread: for backends that are not SMTP."""
+
+    size = 1
+
+    def __init__(self) -> None:
+        self.channel = _BackendChannel()
+
+    def submit(self, work: Work) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(work(self.channel))
+        except BaseException as error:  # delivered to the caller through the future
+            future.set_exception(error)
+        return future
+
+    def close(self) -> None:
+        self.channel.close()
+
+
+def open_transport(*, connections: int, max_messages: int) -> SmtpTransport | InlineTransport:
+    """Parallel SMTP sessions when the email backend is Django's SMTP one, else inline."""
+    if issubclass(import_string(settings.EMAIL_BACKEND), SmtpBackend):
+        return SmtpTransport(size=max(connections, 1), max_messages=max_messages)
+    return InlineTransport()
