@@ -1,20 +1,22 @@
 """The one small interface every delivery provider implements, and how one is chosen.
 
-``get_provider()`` returns the provider named by ``settings.EMAIL_PROVIDER``. Today there is one
-kind of message, a transactional email to one person (a double opt-in confirmation), and so one
-method, ``send_transactional``. Campaign delivery (a rendered campaign to a list, with the
-per-recipient ledger) is added later as further abstract methods on this class, implemented by
-every provider; keep each method one clear operation that the campaigns service can record
-before and after.
+``get_provider()`` returns the provider named by ``settings.EMAIL_PROVIDER``. The interface every
+provider shares is one method, ``send_transactional``: a transactional email to one person (a
+double opt-in confirmation). Errors are ``ProviderError`` with ``retryable``.
 
-How the Mailchimp provider plugs in: a module ``pipeline/providers/mailchimp.py`` defines
-``MailchimpProvider(EmailProvider)`` built on the wrapped official client
-(``pipeline/providers/mailchimp_client.py``), and one line in ``PROVIDERS`` below names it
-(``"mailchimp": "pipeline.providers.mailchimp.MailchimpProvider"``). Mailchimp's Marketing API has
-no transactional send, so its ``send_transactional`` hands the message to the local provider
-(Django email); what it adds is list delivery through campaigns. Until that module exists,
-``EMAIL_PROVIDER=mailchimp`` fails at start-up with ImproperlyConfigured rather than at the first
-send.
+Campaign delivery differs per provider and lives beside each one's service rather than on this
+class: the local path (pipeline/services/campaign_local.py) sends through Django email with a
+per-recipient ledger; the Mailchimp path (pipeline/services/campaign_mailchimp.py) calls
+``MailchimpProvider``'s campaign methods (pipeline/providers/mailchimp.py), each one API
+operation that the service records before and after.
+
+``MailchimpProvider`` makes every call through the project's one Mailchimp wrapper,
+``MailchimpClient`` (pipeline/providers/mailchimp_client.py, shared with the audience sync), and
+turns the wrapper's typed errors into ProviderErrors in one place: ``MailchimpProviderError``
+(Mailchimp answered with an error, ``status``; or the call could not be made) or
+``MailchimpOutcomeUnknown`` (no answer: the service reads the campaign's status and trusts it).
+Mailchimp's Marketing API has no transactional send, so its ``send_transactional`` hands the
+message to the local provider (Django email).
 """
 
 from abc import ABC, abstractmethod

@@ -1,4 +1,4 @@
-"""Mailchimp delivery: list campaigns through the official mailchimp-marketing client.
+"""Mailchimp delivery: list campaigns through the project's one Mailchimp wrapper.
 
 Each method is one API operation that the campaigns service records before and after (see
 pipeline/services/campaign_mailchimp.py for the order: create → persist id → content → commit
@@ -7,89 +7,123 @@ pipeline/services/campaign_mailchimp.py for the order: create → persist id →
 Transactional email (the double opt-in confirmation) has no Marketing API call, so it goes
 through the local provider.
 
-Every call goes through ``_call``, which turns the client's two ways of failing (an
-ApiClientError, or a bare ``requests.Response`` for body-less non-2xx answers) and transport
-errors into the typed errors below. The emulator branch's ``mailchimp_client.py`` is meant to be
-the project's one wrapper; when it lands, ``_call`` delegates to it.
+Every call goes through ``MailchimpClient`` (pipeline/providers/mailchimp_client.py), which deals
+with the official client's quirks and raises its typed errors (``mailchimp_client.MailchimpError``
+and subclasses). The campaigns service speaks ProviderError, so ``provider_error`` turns the
+wrapper's errors into the two below, in this one place:
+
+================================================  =========================  =========  =======
+wrapper error                                     provider error             retryable  status
+================================================  =========================  =========  =======
+RateLimited (429, with or without a body)         MailchimpProviderError     yes        429
+TransientError with a status (5xx answered)       MailchimpProviderError     yes        5xx
+TransientError without one (timeout, dropped      MailchimpOutcomeUnknown    yes        None
+connection, an answer that broke off)
+CampaignNotReady (400 "not ready to send")        MailchimpProviderError     no         400
+AuthError, NotFound, InvalidRequest (other 4xx)   MailchimpProviderError     no         4xx
+MailchimpConfigurationError (no key, no list)     MailchimpProviderError     no         None
+any other wrapper error                           MailchimpProviderError     no         its own
+================================================  =========================  =========  =======
+
+The wrapper's error stays attached as ``__cause__`` (and ``.cause``).
+
+Retries and time. Idempotent reads and puts (the status read, set_content, the report) use the
+wrapper's retry for 429/5xx; create and send_test retry only a 429 (nothing was applied), and
+``actions/send`` is never retried (the service reads the status instead). The retry is short on
+purpose (``PROVIDER_RETRY``: 3 attempts, jittered sleeps of at most 2 s, and a 20 s budget per
+call that a retry must fit in together with one more full timeout). The campaigns service
+already backs off between attempts (campaign_release: 5 s doubling to 300 s, with jitter), so
+this only absorbs a brief 429 burst or a single 5xx inside one attempt rather than stacking a
+second long backoff on top. With the default ``MAILCHIMP_TIMEOUT`` of 15 s a timed-out call is
+therefore not retried here (15 s + sleep + 15 s > 20 s): that is left to the service. One
+delivery makes at most four calls (create, content, send, status), so it takes at most about
+3 × 20 s + 15 s = 75 s: inside the 2-minute lease (``CAMPAIGN_LEASE``) and well inside the
+send task's limits (240 s soft, 300 s hard).
 """
 
-import json
+from contextlib import contextmanager
 from email.utils import parseaddr
 
-import requests
 from django.conf import settings
-from mailchimp_marketing import Client
-from mailchimp_marketing.api_client import ApiClientError
 
+from pipeline.providers import mailchimp_client as wrapper
 from pipeline.providers.base import EmailProvider, ProviderError, SendReceipt, TransactionalEmail
 
+PROVIDER_RETRY = wrapper.RetryPolicy(
+    max_attempts=3, base_seconds=0.5, cap_seconds=2.0, budget_seconds=20.0
+)
 
-class MailchimpError(ProviderError):
-    """Mailchimp answered, and the answer was an error (``status`` is its HTTP status)."""
 
-    def __init__(self, message: str, *, status: int, retryable: bool):
+class MailchimpProviderError(ProviderError):
+    """The campaigns' view of a failed Mailchimp call: Mailchimp answered with an error
+    (``status`` is its HTTP status), or the wrapper refused to call (``status`` None).
+
+    Not to be confused with ``mailchimp_client.MailchimpError``, the wrapper's own base class,
+    which is kept as ``cause``."""
+
+    def __init__(self, message: str, *, status: int | None, retryable: bool,
+                 cause: wrapper.MailchimpError | None = None):
         super().__init__(message, retryable=retryable)
         self.status = status
+        self.cause = cause
 
 
 class MailchimpOutcomeUnknown(ProviderError):
     """No answer (timeout, dropped connection): the request may or may not have been applied."""
 
-    def __init__(self, message: str):
+    status = None
+
+    def __init__(self, message: str, *, cause: wrapper.MailchimpError | None = None):
         super().__init__(message, retryable=True)
+        self.cause = cause
 
 
-def _describe(status: int, text: str) -> str:
+def _describe(error: wrapper.MailchimpError) -> str:
+    if error.title or error.detail:
+        return f"Mailchimp {error.status} {error.title}: {error.detail}".strip()
+    if error.status is not None:
+        return f"Mailchimp answered {error.status} with no body"
+    return f"Mailchimp call failed: {error}"
+
+
+def provider_error(error: wrapper.MailchimpError) -> ProviderError:
+    """The one mapping from the wrapper's typed errors to the provider's (table above)."""
+    if isinstance(error, wrapper.TransientError) and error.status is None:
+        maybe = " (it may have been applied)" if error.outcome_unknown else ""
+        return MailchimpOutcomeUnknown(f"No answer from Mailchimp{maybe}: {error!s:.300}",
+                                       cause=error)
+    return MailchimpProviderError(_describe(error), status=error.status,
+                                  retryable=isinstance(error, wrapper.RetryableError),
+                                  cause=error)
+
+
+@contextmanager
+def _as_provider_errors():
     try:
-        body = json.loads(text) if text else {}
-    except ValueError:
-        body = {}
-    if isinstance(body, dict) and (body.get("title") or body.get("detail")):
-        return f"Mailchimp {status} {body.get('title', '')}: {body.get('detail', '')}".strip()
-    return f"Mailchimp answered {status}" + (f": {text[:200]}" if text else " with no body")
-
-
-def _error(status: int, text: str) -> MailchimpError:
-    return MailchimpError(
-        _describe(status, text), status=status, retryable=status == 429 or status >= 500
-    )
+        yield
+    except wrapper.MailchimpError as error:
+        raise provider_error(error) from error
 
 
 class MailchimpProvider(EmailProvider):
     name = "mailchimp"
 
-    def __init__(self, *, config: dict | None = None, timeout: float | None = None):
+    def __init__(self, *, config: dict | None = None, timeout: float | None = None,
+                 **client_options):
+        """``client_options`` go to MailchimpClient (retry, sleep, rng, clock), e.g. in tests."""
         self.config = config or settings.MAILCHIMP
         self.timeout = timeout or getattr(settings, "MAILCHIMP_TIMEOUT", 15)
+        self._client_options = {"retry": PROVIDER_RETRY, **client_options}
+        self._client: wrapper.MailchimpClient | None = None
 
-    # -- plumbing ----------------------------------------------------------------------------
-    def client(self) -> Client:
-        client = Client()
-        options = {"api_key": self.config["API_KEY"], "timeout": self.timeout}
-        if self.config.get("API_URL"):
-            client.api_client.host = self.config["API_URL"]
-            options["server"] = ""  # the client replaces "server" anywhere in the URL
-        elif self.config.get("SERVER"):
-            options["server"] = self.config["SERVER"]
-        client.set_config(options)
-        return client
-
-    def _call(self, operation):
-        try:
-            answer = operation(self.client())
-        except ApiClientError as error:
-            # The client wraps transport failures too: text is then the exception itself.
-            if isinstance(error.text, BaseException) or error.status_code is None:
-                raise MailchimpOutcomeUnknown(
-                    f"No answer from Mailchimp: {error.text!s:.300}"
-                ) from error
-            text = error.text if isinstance(error.text, str) else json.dumps(error.text)
-            raise _error(int(error.status_code), text) from error
-        if isinstance(answer, requests.Response):
-            if answer.status_code >= 400:
-                raise _error(answer.status_code, answer.text)
-            return None
-        return answer
+    @property
+    def client(self) -> wrapper.MailchimpClient:
+        """Built at the first call, so a missing key fails that call as a ProviderError."""
+        if self._client is None:
+            self._client = wrapper.MailchimpClient.from_config(
+                self.config, timeout=self.timeout, **self._client_options
+            )
+        return self._client
 
     # -- EmailProvider -----------------------------------------------------------------------
     def send_transactional(self, message: TransactionalEmail) -> SendReceipt:
@@ -102,49 +136,37 @@ class MailchimpProvider(EmailProvider):
         self, *, title: str, subject: str, preheader: str, segment_opts: dict | None
     ) -> str:
         from_name, reply_to = parseaddr(settings.DEFAULT_FROM_EMAIL)
-        recipients = {"list_id": self.config["LIST_ID"]}
-        if segment_opts:
-            recipients["segment_opts"] = segment_opts
-        body = {
-            "type": "regular",
-            "recipients": recipients,
-            "settings": {
-                "title": title,
-                "subject_line": subject,
-                "preview_text": preheader,
-                "from_name": from_name or settings.WAGTAIL_SITE_NAME,
-                "reply_to": reply_to,
-                "auto_footer": False,
-                "inline_css": False,
-            },
-        }
-        created = self._call(lambda c: c.campaigns.create(body))
+        with _as_provider_errors():
+            created = self.client.create_campaign(
+                subject=subject, from_name=from_name or settings.WAGTAIL_SITE_NAME,
+                reply_to=reply_to, title=title, preview_text=preheader,
+                segment_opts=segment_opts, auto_footer=False, inline_css=False,
+            )
         return created["id"]
 
     def campaign_set_content(self, campaign_id: str, *, html: str, text: str) -> None:
-        self._call(
-            lambda c: c.campaigns.set_content(campaign_id, {"html": html, "plain_text": text})
-        )
+        with _as_provider_errors():
+            self.client.set_campaign_content(campaign_id, html=html, plain_text=text)
 
     def campaign_send(self, campaign_id: str) -> None:
-        self._call(lambda c: c.campaigns.send(campaign_id))
+        """actions/send, one request, never retried here: on doubt the service reads the
+        status (``campaign_status``) and trusts it."""
+        with _as_provider_errors():
+            self.client.send_campaign(campaign_id)
 
     def campaign_status(self, campaign_id: str) -> tuple[str, int | None]:
         """The campaign's status at Mailchimp and, once sending, how many it went to."""
-        found = self._call(
-            lambda c: c.campaigns.get(campaign_id, fields=["status", "emails_sent"])
-        )
+        with _as_provider_errors():
+            found = self.client.get_campaign(campaign_id, fields=["status", "emails_sent"])
         return found["status"], found.get("emails_sent")
 
     def campaign_send_test(self, campaign_id: str, *, emails: list[str]) -> None:
-        self._call(
-            lambda c: c.campaigns.send_test_email(
-                campaign_id, {"test_emails": emails, "send_type": "html"}
-            )
-        )
+        with _as_provider_errors():
+            self.client.send_test(campaign_id, emails, send_type="html")
 
     def campaign_report(self, campaign_id: str) -> dict:
-        report = self._call(lambda c: c.reports.get_campaign_report(campaign_id))
+        with _as_provider_errors():
+            report = self.client.campaign_report(campaign_id)
         return {
             "sent": report.get("emails_sent", 0),
             "opens": report.get("opens", {}).get("unique_opens", 0),

@@ -13,7 +13,11 @@ mailchimp-marketing 3.0.80 has quirks (DESIGN.md) that every caller would otherw
 Every call here returns a dict (``{}`` for 204) or raises one of the typed errors below, so callers
 can back off (RateLimited, TransientError) or record a per-member outcome (MemberError). Idempotent
 calls are retried with exponential backoff and full jitter; ``send_campaign`` never is: after a
-timeout the caller reads the campaign's status and trusts it.
+timeout the caller reads the campaign's status and trusts it. A ``RetryPolicy`` may also carry a
+time budget for one call, retries included, for callers that must finish within a lease.
+
+Callers: the audience sync (pipeline/services/audience_sync.py) and the campaigns' provider
+(pipeline/providers/mailchimp.py, which turns these errors into ProviderErrors).
 """
 
 from __future__ import annotations
@@ -162,16 +166,25 @@ def is_quarter_hour(moment: datetime) -> bool:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded exponential backoff with full jitter (sleep a random time up to the cap)."""
+    """Bounded exponential backoff with full jitter (sleep a random time up to the cap).
+
+    ``budget_seconds`` bounds one call, retries included: a retry is made only if the time
+    spent so far, the sleep before it and one more full timeout all fit in the budget. None:
+    no bound but ``max_attempts``."""
 
     max_attempts: int = 4
     base_seconds: float = 0.5
     cap_seconds: float = 8.0
+    budget_seconds: float | None = None
 
     def delay(self, attempt: int, error: RetryableError, rng: Callable[[], float]) -> float:
         if isinstance(error, RateLimited) and error.retry_after is not None:
             return min(error.retry_after, self.cap_seconds)
         return rng() * min(self.cap_seconds, self.base_seconds * 2 ** attempt)
+
+    def fits(self, *, spent: float, delay: float, timeout: float) -> bool:
+        """Whether a retry after ``delay`` can still end, even by timing out, within budget."""
+        return self.budget_seconds is None or spent + delay + timeout <= self.budget_seconds
 
 
 # What a call may retry: everything transient, only rejections (429, nothing applied), nothing.
@@ -186,7 +199,8 @@ class MailchimpClient:
     def __init__(self, *, api_key: str, server: str | None = None, api_url: str | None = None,
                  list_id: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                  retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
-                 rng: Callable[[], float] = random.random):
+                 rng: Callable[[], float] = random.random,
+                 clock: Callable[[], float] = time.monotonic):
         if not api_key:
             raise MailchimpConfigurationError("MAILCHIMP_API_KEY is not set")
         self.list_id = list_id
@@ -194,6 +208,7 @@ class MailchimpClient:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._rng = rng
+        self._clock = clock
         if api_url:
             # Our own base URL: an empty server stops the client's url.replace("server", ...).
             server = ""
@@ -212,7 +227,11 @@ class MailchimpClient:
     def from_settings(cls, **overrides) -> MailchimpClient:
         from django.conf import settings
 
-        config = getattr(settings, "MAILCHIMP", {}) or {}
+        return cls.from_config(getattr(settings, "MAILCHIMP", {}) or {}, **overrides)
+
+    @classmethod
+    def from_config(cls, config: dict, **overrides) -> MailchimpClient:
+        """From a dict shaped like ``settings.MAILCHIMP`` (API_KEY, SERVER, API_URL, LIST_ID)."""
         arguments = {"api_key": config.get("API_KEY"), "server": config.get("SERVER"),
                      "api_url": config.get("API_URL"), "list_id": config.get("LIST_ID")}
         arguments.update(overrides)
@@ -245,6 +264,7 @@ class MailchimpClient:
         worked, so it counts as done."""
         attempt = 0
         outcome_unknown = False
+        started = self._clock()
         while True:
             try:
                 return self._call_once(operation, function, args, member_call)
@@ -261,6 +281,9 @@ class MailchimpClient:
                 if not may_retry or attempt >= self.retry.max_attempts:
                     raise
                 delay = self.retry.delay(attempt - 1, error, self._rng)
+                if not self.retry.fits(spent=self._clock() - started, delay=delay,
+                                       timeout=self.timeout):
+                    raise
                 logger.info("mailchimp %s: %s; retry %d in %.2fs", operation, error, attempt,
                             delay)
                 self._sleep(delay)
@@ -294,6 +317,11 @@ class MailchimpClient:
                                                                  requests.ConnectTimeout))
         if isinstance(cause, requests.ConnectionError):
             return TransientError(f"{operation}: connection failed ({cause})",
+                                  operation=operation, outcome_unknown=True)
+        if isinstance(cause, (requests.exceptions.ChunkedEncodingError,
+                              requests.exceptions.ContentDecodingError)):
+            # The request went out and the answer broke off: it may have been applied.
+            return TransientError(f"{operation}: the answer broke off ({cause})",
                                   operation=operation, outcome_unknown=True)
         if isinstance(cause, BaseException):
             return MailchimpError(f"{operation}: {cause!r}", operation=operation)
@@ -494,20 +522,30 @@ class MailchimpClient:
     # -- campaigns -----------------------------------------------------------------------------
     def create_campaign(self, *, subject: str, from_name: str, reply_to: str,
                         title: str = "", preview_text: str = "", type_: str = "regular",
-                        segment_opts: dict | None = None, list_id: str | None = None) -> dict:
+                        segment_opts: dict | None = None, list_id: str | None = None,
+                        auto_footer: bool | None = None,
+                        inline_css: bool | None = None) -> dict:
         """POST /campaigns. Not retried after a timeout (it would make a second campaign):
-        persist the returned id at once."""
+        persist the returned id at once. ``auto_footer``/``inline_css`` are sent only when
+        given (Mailchimp's defaults otherwise)."""
         recipients = {"list_id": self._list(list_id)}
         if segment_opts:
             recipients["segment_opts"] = segment_opts
-        body = {"type": type_, "recipients": recipients,
-                "settings": {"subject_line": subject, "from_name": from_name,
+        campaign_settings = {"subject_line": subject, "from_name": from_name,
                              "reply_to": reply_to, "title": title or subject,
-                             "preview_text": preview_text}}
+                             "preview_text": preview_text}
+        for key, value in (("auto_footer", auto_footer), ("inline_css", inline_css)):
+            if value is not None:
+                campaign_settings[key] = value
+        body = {"type": type_, "recipients": recipients, "settings": campaign_settings}
         return self.call("create_campaign", self.client.campaigns.create, body,
                          retry=RETRY_REJECTED)
 
-    def get_campaign(self, campaign_id: str) -> dict:
+    def get_campaign(self, campaign_id: str, *, fields: list[str] | None = None) -> dict:
+        """The campaign, or only ``fields`` of it (e.g. ["status", "emails_sent"])."""
+        if fields:
+            return self.call("get_campaign", lambda cid: self.client.campaigns.get(
+                cid, fields=fields), campaign_id)
         return self.call("get_campaign", self.client.campaigns.get, campaign_id)
 
     def campaign_status(self, campaign_id: str) -> str:

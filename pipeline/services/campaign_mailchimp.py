@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from pipeline.campaign_models import Campaign, CampaignStatus
 from pipeline.providers.base import ProviderError
-from pipeline.providers.mailchimp import MailchimpError, MailchimpProvider
+from pipeline.providers.mailchimp import MailchimpProvider, MailchimpProviderError
 from pipeline.services.campaign_audience import (
     AudienceError,
     audience_description,
@@ -159,7 +159,9 @@ def _reconcile(
             campaign=campaign, to_status=S.CREATED, actor=worker,
             reason=f"Mailchimp still has it as {status!r}: the send was not applied.",
         )
-        not_retryable = isinstance(send_error, MailchimpError) and not send_error.retryable
+        not_retryable = (
+            isinstance(send_error, MailchimpProviderError) and not send_error.retryable
+        )
         if not_retryable:
             return _fail(campaign, worker, f"Mailchimp refused to send: {send_error}")
         if campaign.attempts >= max_attempts():

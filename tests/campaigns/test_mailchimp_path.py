@@ -6,7 +6,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from pipeline.models import Announcement, CampaignStatus
+from pipeline.models import Announcement, Campaign, CampaignStatus
+from pipeline.providers.mailchimp import PROVIDER_RETRY
 from pipeline.services.campaign_claims import campaign_claim
 from pipeline.services.campaigns import (
     announcement_campaign_create,
@@ -79,12 +80,40 @@ def test_send_not_applied_is_tried_again_and_sent_once(emulator, kind):
     assert len(real_sends(emulator)) == 1
 
 
+def test_a_brief_429_or_5xx_on_an_idempotent_call_costs_no_attempt(emulator):
+    """The provider retries 429 on create and 429/5xx on content and the status read inside
+    one attempt; the campaign is sent on its first claim, once."""
+    campaign = scheduled_discount()
+    emulator.control.add_fault("429-empty", path=r"/campaigns$", method="POST", count=1)
+    emulator.control.add_fault("5xx", path=r"/content$", method="PUT", count=1, status=503)
+    emulator.control.add_fault("5xx", path=r"/campaigns/[^/]+$", method="GET", count=1,
+                               status=500, empty_body=True)
+    assert campaign_send(campaign_id=campaign.pk) == S.SENT
+    campaign.refresh_from_db()
+    assert campaign.attempts == 1 and campaign.recipient_count == 3
+    assert [rule["fired"] for rule in emulator.control.faults()] == [1, 1, 1]
+    assert len(emulator.emulator.state.campaigns) == 1 and len(real_sends(emulator)) == 1
+
+
+def test_a_5xx_on_create_is_not_retried_inside_the_call_but_by_the_campaign(emulator):
+    """POST /campaigns may have made a campaign; the provider does not repeat it at once."""
+    campaign = scheduled_discount()
+    emulator.control.add_fault("5xx", path=r"/campaigns$", method="POST", count=1, status=503)
+    assert campaign_send(campaign_id=campaign.pk) == S.SCHEDULED
+    campaign.refresh_from_db()
+    assert "503" in campaign.last_error and not campaign.provider_campaign_id
+    assert campaign_send(campaign_id=campaign.pk) == S.SENT
+    assert Campaign.objects.get(pk=campaign.pk).attempts == 2
+    assert len(real_sends(emulator)) == 1
+
+
 def test_worker_crash_after_send_requested_reconciles_from_mailchimp(emulator):
     """A worker died right after actions/send was applied: the next one reads 'sending'."""
     campaign = scheduled_discount()
     emulator.control.add_fault("answer-lost", path=r"/actions/send$", count=1, hang_seconds=0)
-    emulator.control.add_fault("timeout", path=r"/campaigns/[^/]+$", method="GET", count=1,
-                               hang_seconds=0)
+    # Every attempt the provider makes at reading the status fails (it retries reads briefly).
+    emulator.control.add_fault("timeout", path=r"/campaigns/[^/]+$", method="GET",
+                               count=PROVIDER_RETRY.max_attempts, hang_seconds=0)
     # Send applied, answer lost, status unreadable: the campaign waits in send_requested.
     assert campaign_send(campaign_id=campaign.pk) == S.SEND_REQUESTED
     assert campaign_send(campaign_id=campaign.pk) == S.SENT

@@ -438,6 +438,34 @@ def test_a_closed_port_is_a_transient_error():
         client.ping()
 
 
+def test_an_answer_that_breaks_off_is_outcome_unknown(sleeps):
+    """A server that starts a chunked 200 and hangs up mid-body: the request was received and
+    may have been applied, so it is a TransientError with outcome_unknown, never a plain one."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def answer_and_hang_up():
+        for _ in range(2):  # the first try and its one retry
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                   b"Transfer-Encoding: chunked\r\n\r\n20\r\n{\"health_")
+        listener.close()
+
+    server = threading.Thread(target=answer_and_hang_up, daemon=True)
+    server.start()
+    client = MailchimpClient(api_key="k-us1", api_url=f"http://127.0.0.1:{port}/3.0", timeout=2,
+                             sleep=sleeps, retry=RetryPolicy(max_attempts=2))
+    with pytest.raises(TransientError) as caught:
+        client.ping()
+    assert caught.value.outcome_unknown and caught.value.status is None
+    assert "broke off" in str(caught.value) and client.calls == 2
+    server.join(timeout=5)
+
+
 def test_more_than_ten_in_flight_get_429_and_backoff_gets_through(mailchimp_emulator):
     mailchimp_emulator.control.configure(latency_ms=300)
     outcomes: list = []
