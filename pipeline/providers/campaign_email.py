@@ -18,7 +18,7 @@ import binascii
 import html
 import re
 from email.mime.nonmultipart import MIMENonMultipart
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -45,10 +45,11 @@ _LINK_ROOM = 400
 
 
 def envelope_address(address: str) -> str:
-    """The address as it goes in a header and on the SMTP envelope (ASCII, no display name)."""
+    """The bare address, ASCII, as it goes on the SMTP envelope and in the To header
+    ("Partwork <news@example.com>" gives "news@example.com")."""
     if _PLAIN_ADDRESS.fullmatch(address):
         return address
-    return sanitize_address(address, "utf-8")
+    return parseaddr(sanitize_address(address, "utf-8"))[1]
 
 
 def _quoted_printable(text: str, *, open_end: bool) -> bytes:
@@ -110,7 +111,7 @@ class _RawMessage:
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
 
-    def as_bytes(self, unixfrom=False, linesep="\r\n") -> bytes:
+    def as_bytes(self, unixfrom=False, linesep="\n") -> bytes:
         return self.raw if linesep == "\r\n" else self.raw.replace(b"\r\n", linesep.encode())
 
     def as_string(self, unixfrom=False, linesep="\n") -> str:

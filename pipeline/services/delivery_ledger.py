@@ -18,19 +18,19 @@ def ledger_move(pks: list[int], *, from_state: str, to_state: str, at: datetime,
     """Set ``to_state`` on those of ``pks`` still in ``from_state``; returns the ones moved."""
     if not pks:
         return set()
-    quote = connection.ops.quote_name
-    table = quote(Delivery._meta.db_table)
-    ids = ", ".join(["%s"] * len(pks))
-    chosen = f"id IN ({ids}) AND state = %s"
-    if connection.features.has_select_for_update_skip_locked:
-        chosen = f"id IN (SELECT id FROM {table} WHERE {chosen} FOR UPDATE SKIP LOCKED)"
+    table = connection.ops.quote_name(Delivery._meta.db_table)
     assignments = "state = %s, updated_at = %s" + (", error = %s" if error is not None else "")
     values = [to_state, connection.ops.adapt_datetimefield_value(at)]
     if error is not None:
         values.append(error)
+    if connection.vendor == "postgresql":
+        # One array parameter (not one per id), and rows locked elsewhere skipped.
+        chosen = (f"id IN (SELECT id FROM {table} WHERE id = ANY(%s) AND state = %s "
+                  "FOR UPDATE SKIP LOCKED)")
+        values += [list(pks), from_state]
+    else:
+        chosen = f"id IN ({', '.join(['%s'] * len(pks))}) AND state = %s"
+        values += [*pks, from_state]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {assignments} WHERE {chosen} RETURNING id",
-            [*values, *pks, from_state],
-        )
+        cursor.execute(f"UPDATE {table} SET {assignments} WHERE {chosen} RETURNING id", values)
         return {row[0] for row in cursor.fetchall()}
