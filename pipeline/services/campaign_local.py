@@ -121,7 +121,9 @@ def _start(campaign: Campaign, worker: str) -> str:
                      message_id=make_msgid(domain=domain))
             for pk, email in recipients.values_list("pk", "email").iterator(chunk_size=2000)
         )
-        Delivery.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+        # In slices: bulk_create makes a list of whatever it is given, whole audience and all.
+        while batch := list(islice(rows, 1000)):
+            Delivery.objects.bulk_create(batch, ignore_conflicts=True)
         written = Delivery.objects.filter(campaign=campaign).count()
         campaign_transition(
             campaign=campaign, to_status=S.SEND_REQUESTED, actor=worker,
