@@ -71,8 +71,10 @@ class _Body:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         self.pieces = text.split(_LINK)
         self.escape = escape
-        longest = max((len(line.encode()) for line in text.split("\n")), default=0)
-        self.eight_bit = longest + _LINK_ROOM <= RFC5322_EMAIL_LINE_LENGTH_LIMIT
+        # Room for every link on a line: a line may hold it more than once.
+        longest = max((len(line.encode()) + line.count(_LINK) * (_LINK_ROOM - len(_LINK))
+                       for line in text.split("\n")), default=0)
+        self.eight_bit = longest <= RFC5322_EMAIL_LINE_LENGTH_LIMIT
         self.encoding = "8bit" if self.eight_bit else "quoted-printable"
         last = len(self.pieces) - 1
         self.wire_pieces = [
