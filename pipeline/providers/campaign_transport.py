@@ -82,8 +82,8 @@ class _SmtpChannel:
         try:
             smtp.ehlo_or_helo_if_needed()
             code, reply = smtp.mail(envelope_from)
-            if code != 250:
-                self._refused("MAIL FROM", code, reply)
+            if code != 250:  # about the sender or the login, not this reader: never "failed"
+                self._refused("MAIL FROM", code, reply, about_reader=False)
             code, reply = smtp.rcpt(email.envelope_to)
             if code not in (250, 251):
                 self._refused("RCPT TO", code, reply)
@@ -106,14 +106,16 @@ class _SmtpChannel:
             self._refused("the message", code, reply)
         self.sent += 1
 
-    def _refused(self, stage: str, code: int, reply: bytes) -> None:
+    def _refused(self, stage: str, code: int, reply: bytes, *, about_reader: bool = True
+                 ) -> None:
         text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
         if code == 421:  # the server is closing the session
             self._lose(f"{code} {text}"[:300])
         else:
             with contextlib.suppress(*CONNECTION_TROUBLE):
                 self.backend.connection.rset()
-        raise NotSent(f"SMTP refused {stage}: {code} {text}"[:500], permanent=code >= 500)
+        raise NotSent(f"SMTP refused {stage}: {code} {text}"[:500],
+                      permanent=about_reader and code >= 500)
 
     def _renew(self) -> None:
         self.close()
