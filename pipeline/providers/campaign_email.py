@@ -42,6 +42,9 @@ _MARKERS = re.compile(f"({_TO}|{_MESSAGE_ID}|{_LIST_UNSUBSCRIBE}|{_TEXT_BODY}|{_
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
 # Room for the longest unsubscribe link we make, when deciding whether a body fits in 8bit.
 _LINK_ROOM = 400
+# binascii.b2a_qp leaves a line 1-2 octets over 76 when it ends in encoded white space (=20,
+# =09) right before a line break; such a line gets a soft break before that last escape.
+_OVERLONG_QP_LINE = re.compile(rb"^(.{74,75})(=20|=09)$", re.MULTILINE)
 
 
 def envelope_address(address: str) -> str:
@@ -61,6 +64,7 @@ def _quoted_printable(text: str, *, open_end: bool) -> bytes:
         encoded = binascii.b2a_qp(data + b"x", istext=True)[:-1]
     else:
         encoded = binascii.b2a_qp(data, istext=True)
+    encoded = _OVERLONG_QP_LINE.sub(rb"\1=\n\2", encoded)
     return encoded.replace(b"\n", b"\r\n")
 
 
@@ -72,8 +76,10 @@ class _Body:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         self.pieces = text.split(_LINK)
         self.escape = escape
-        longest = max((len(line.encode()) for line in text.split("\n")), default=0)
-        self.eight_bit = longest + _LINK_ROOM <= RFC5322_EMAIL_LINE_LENGTH_LIMIT
+        # Room for every link on a line: a line may hold it more than once.
+        longest = max((len(line.encode()) + line.count(_LINK) * (_LINK_ROOM - len(_LINK))
+                       for line in text.split("\n")), default=0)
+        self.eight_bit = longest <= RFC5322_EMAIL_LINE_LENGTH_LIMIT
         self.encoding = "8bit" if self.eight_bit else "quoted-printable"
         last = len(self.pieces) - 1
         self.wire_pieces = [

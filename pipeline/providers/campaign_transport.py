@@ -67,7 +67,7 @@ class _SmtpChannel:
         self.backend = get_connection(fail_silently=False)
         self.max_messages = max_messages
         self.sent = 0
-        self.closed = False
+        self.closed = ""  # why the session was given up, once it is
 
     def open(self) -> None:
         self.backend.open()
@@ -75,7 +75,7 @@ class _SmtpChannel:
 
     def send(self, email: PreparedEmail, *, envelope_from: str) -> None:
         if self.closed:
-            raise NotSent("The SMTP session was closed after an earlier failure.",
+            raise NotSent(f"The SMTP session was closed after an earlier failure: {self.closed}",
                           permanent=False)
         if self.sent >= self.max_messages:
             self._renew()
@@ -95,14 +95,14 @@ class _SmtpChannel:
             if code != 354:
                 self._refused("DATA", code, reply, permanent=False)
         except CONNECTION_TROUBLE as error:
-            self._lose()
+            self._lose(f"lost before the message went out: {error}")
             raise NotSent(f"SMTP session lost before the message went out: {error}",
                           permanent=False) from error
         try:
             smtp.send(_dot_stuffed(email.raw) + b".\r\n")
             code, reply = smtp.getreply()
         except CONNECTION_TROUBLE as error:
-            self._lose()
+            self._lose(f"lost while a message was going out: {error}")
             raise MaybeSent(f"SMTP session lost while the message was going out: {error}"
                             ) from error
         if code != 250:
@@ -112,7 +112,7 @@ class _SmtpChannel:
     def _refused(self, stage: str, code: int, reply: bytes, *, permanent: bool) -> None:
         text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
         if code == 421:  # the server is closing the session
-            self._lose()
+            self._lose(f"{code} {text}"[:300])
         else:
             with contextlib.suppress(*CONNECTION_TROUBLE):
                 self.backend.connection.rset()
@@ -123,13 +123,13 @@ class _SmtpChannel:
         try:
             self.open()
         except CONNECTION_TROUBLE as error:
-            self.closed = True
+            self.closed = f"could not open a new session: {error}"
             raise NotSent(f"Could not open a new SMTP session: {error}",
                           permanent=False) from error
 
-    def _lose(self) -> None:
+    def _lose(self, why: str) -> None:
         self.close()
-        self.closed = True
+        self.closed = why or "lost"
 
     def close(self) -> None:
         with contextlib.suppress(*CONNECTION_TROUBLE):

@@ -26,12 +26,15 @@ class CountingHandler:
 
 
 class SmtpSink:
-    def __init__(self):
-        self.handler = CountingHandler()
+    def __init__(self, handler: CountingHandler | None = None):
+        self.handler = handler or CountingHandler()
         with socket.socket() as probe:  # the controller cannot be given port 0
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=port)
+        self.controller = self.make_controller(port)
+
+    def make_controller(self, port: int) -> Controller:
+        return Controller(self.handler, hostname="127.0.0.1", port=port)
 
     def __enter__(self) -> "SmtpSink":
         logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
@@ -44,3 +47,12 @@ class SmtpSink:
     @property
     def port(self) -> int:
         return self.controller.port
+
+
+def use_smtp_server(settings, port: int) -> None:
+    """Point Django's SMTP backend at a plain (no TLS, no login) server on loopback."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5

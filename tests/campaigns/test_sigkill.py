@@ -20,6 +20,7 @@ import pytest
 from django.utils import timezone
 
 from pipeline.models import Campaign, CampaignStatus, Delivery, DeliveryState
+from pipeline.services.campaign_local import ledger_window, smtp_connections
 from pipeline.services.campaigns import campaign_create_discount, campaign_schedule, campaigns_sweep
 from tests.campaigns.conftest import add_subscribers, ensure_wagtail_root, make_offer
 from tests.campaigns.mailchimp_helpers import add_members, real_sends, use_emulator
@@ -101,11 +102,14 @@ def test_sigkill_trials_local_path_never_two_copies_and_lost_only_uncertain(logs
         copies = dict(sink.handler.copies)
     print(f"seed {SEED}: {TRIALS} trials x {RECIPIENTS} recipients, {mid_flight} killed in flight")
     assert mid_flight >= 1
+    window = ledger_window(smtp_connections())  # the workers' settings: 4 x 4 sessions = 16
     uncertain_total = 0
     for campaign in Campaign.objects.filter(pk__in=campaign_ids):
         assert campaign.status == S.SENT, (campaign.name, campaign.status, campaign.last_error)
         states = dict(Delivery.objects.filter(campaign=campaign).values_list("email", "state"))
         assert len(states) == RECIPIENTS
+        uncertain = sum(state == DeliveryState.UNCERTAIN for state in states.values())
+        assert uncertain <= window, f"{campaign.name}: {uncertain} uncertain, window {window}"
         for email, state in states.items():
             got = copies.get((campaign.sent_subject, email), 0)
             assert got <= 1, f"{email} got {got} copies of {campaign.name}"

@@ -12,6 +12,7 @@ from pipeline.providers.base import (
     get_provider,
 )
 from pipeline.providers.local import LocalProvider
+from tests.campaigns.smtp_sink import use_smtp_server
 
 MESSAGE = TransactionalEmail(
     to="ann@example.com",
@@ -72,11 +73,7 @@ def smtp_sink(settings):
     sink = _Sink()
     controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
     controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_TIMEOUT = 5
+    use_smtp_server(settings, controller.port)
     yield sink
     controller.stop()
 
