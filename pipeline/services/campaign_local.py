@@ -8,8 +8,8 @@ before it is handed over, and its outcome is committed as soon as it is known, t
 the next claims, in one transaction per half window. The email itself is made once per run
 (pipeline/providers/campaign_email.py); a recipient costs a signed link and a few joins.
 
-A crash therefore leaves at most the window (``CAMPAIGN_LEDGER_WINDOW``, four per session by
-default, so 16) as ``sending``; whoever resumes marks such rows ``uncertain`` (shown to the
+A crash therefore leaves at most the window (``CAMPAIGN_LEDGER_WINDOW``, two per session by
+default, so 8) as ``sending``; whoever resumes marks such rows ``uncertain`` (shown to the
 operator, never resent) and carries on with the pending ones. A message refused before it went
 out goes back to pending; one cut off while it went out is uncertain; one refused for good
 (5xx) is failed.
@@ -54,9 +54,10 @@ def smtp_connections() -> int:
 def ledger_window(sessions: int) -> int:
     """Messages at most in flight (``sending`` in the ledger) at once: a crash's worst case.
 
-    The ledger is written once per half window, so a smaller window costs speed (see
-    bench/local_delivery.py for the trade at 4, 8 and 16)."""
-    return max(getattr(settings, "CAMPAIGN_LEDGER_WINDOW", None) or 4 * sessions, 1)
+    Two per session keeps every session busy while the ledger is written (once per half
+    window). A larger window is faster only against a server on loopback: bench/local_delivery.py
+    prints the trade at 4, 8 and 16."""
+    return max(getattr(settings, "CAMPAIGN_LEDGER_WINDOW", None) or 2 * sessions, 1)
 
 
 def messages_per_session() -> int:
