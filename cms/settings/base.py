@@ -205,6 +205,9 @@ CAMPAIGN_OFFER_SAFETY_MARGIN = timedelta(minutes=5)
 # the relay sees), and messages per session before it is renewed (relays cap them).
 CAMPAIGN_SMTP_CONNECTIONS = 4
 CAMPAIGN_SMTP_MESSAGES_PER_CONNECTION = 1000
+# One send task hands a long campaign on to a new task after this many seconds (its soft time
+# limit is 240 s), so the limit never cuts a message off mid-send.
+CAMPAIGN_SEND_RUN_SECONDS = 180.0
 CAMPAIGN_DEFAULT_TIME_ZONE = "Europe/London"
 MAILCHIMP_TIMEOUT = 15
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -141,6 +141,15 @@ def campaign_renew_lease(*, campaign: Campaign, worker: str) -> bool:
     return bool(renewed)
 
 
+def campaign_hand_on(*, campaign: Campaign, worker: str, reason: str) -> None:
+    """Give up our lease with the campaign due at once, for a new task to carry on (no
+    backoff: nothing went wrong)."""
+    Campaign.objects.filter(pk=campaign.pk, claimed_by=worker).update(
+        claimed_until=None, claimed_by="", next_attempt_at=None
+    )
+    campaign_log(campaign=campaign, actor=worker, reason=reason)
+
+
 def campaign_release(*, campaign: Campaign, worker: str, reason: str) -> None:
     """Give the campaign back for a later attempt (retryable trouble), with backoff."""
     campaign.refresh_from_db()

@@ -34,7 +34,12 @@ from pipeline.providers.campaign_email import CampaignEmail
 from pipeline.providers.campaign_transport import MaybeSent, NotSent, open_transport
 from pipeline.services.campaign_audience import audience_description, audience_recipients
 from pipeline.services.campaign_checks import campaign_check
-from pipeline.services.campaign_claims import campaign_release, campaign_renew_lease, lease_length
+from pipeline.services.campaign_claims import (
+    campaign_hand_on,
+    campaign_release,
+    campaign_renew_lease,
+    lease_length,
+)
 from pipeline.services.campaign_rendering import RenderedEmail, campaign_render
 from pipeline.services.campaign_state import campaign_log, campaign_transition
 from pipeline.services.campaign_timing import campaign_expiry, offer_send_deadline
@@ -62,6 +67,16 @@ def ledger_window(sessions: int) -> int:
 
 def messages_per_session() -> int:
     return getattr(settings, "CAMPAIGN_SMTP_MESSAGES_PER_CONNECTION", 1000)
+
+
+def run_seconds() -> float:
+    """How long one task sends before it hands the campaign on (below the task's 240 s soft
+    limit, so a long list is never cut off mid-message by the limit)."""
+    return getattr(settings, "CAMPAIGN_SEND_RUN_SECONDS", 180.0)
+
+
+# What campaign_send returns when a long campaign was handed on to a new task.
+CONTINUING = "continuing"
 
 
 @dataclass
@@ -179,7 +194,7 @@ class _Outcome:
 
 @dataclass(frozen=True)
 class _Stop:
-    why: str  # "lease", "expired" or "trouble"
+    why: str  # "lease", "expired", "trouble" or "budget"
     reason: str
 
 
@@ -276,6 +291,9 @@ def _run_ledger(campaign: Campaign, worker: str) -> str:
     if stop.why == "lease":
         logger.warning("campaign %s: lease lost to another worker; stopping", campaign.pk)
         return S.SEND_REQUESTED
+    if stop.why == "budget":
+        campaign_hand_on(campaign=campaign, worker=worker, reason=stop.reason)
+        return CONTINUING
     campaign_release(campaign=campaign, worker=worker, reason=stop.reason)
     return campaign.status
 
@@ -289,13 +307,18 @@ def _send_all(campaign: Campaign, guard: _Guard, email: CampaignEmail, transport
     in_flight: set[Future] = set()
     outcomes: list[_Outcome] = []
     stop = None
+    started, claimed_total = time.monotonic(), 0
     while True:
         wanted: list[_Job] = []
         if stop is None:
             stop = guard.check()
+        if stop is None and claimed_total and time.monotonic() - started >= run_seconds():
+            stop = _Stop("budget", f"Paused after {run_seconds():.0f} s with messages still "
+                         "pending, to stay inside the task's time limit; a new task carries on.")
         if stop is None and len(in_flight) < window:
             wanted = list(islice(rows, window - len(in_flight)))
         claimed = _record_and_claim(outcomes, wanted)
+        claimed_total += len(claimed)
         progress.add(outcomes)
         for job in claimed:
             in_flight.add(transport.submit(functools.partial(

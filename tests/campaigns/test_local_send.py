@@ -54,3 +54,29 @@ def test_fast_unsubscribe_link_is_the_mailing_list_one_click_url(series):
     theirs = unsubscribe_url(subscriber_id=subscriber.pk, email=subscriber.email)
     assert ours.rsplit("/", 1)[0] == theirs.rsplit("/", 1)[0]
     assert read_token(UNSUBSCRIBE, ours.rsplit("/", 1)[1]).subscriber_id == subscriber.pk
+
+
+def test_a_long_campaign_is_handed_on_between_tasks_without_loss_or_repeat(series, settings):
+    from pipeline.services.campaign_claims import campaigns_due
+    from pipeline.services.campaign_local import CONTINUING
+
+    settings.CAMPAIGN_SEND_RUN_SECONDS = 0  # hand on after every turn of the loop
+    add_subscribers(9, series=[series])
+    offer = make_offer(code="corrective", percent_off=35)
+    campaign = campaign_create_discount(offer=offer, name="Long list", send_at=None)
+    assert campaign_schedule(campaign=campaign, send_at=timezone.now(), actor="editor").ok
+
+    results = []
+    while (status := campaign_send(campaign_id=campaign.pk)) == CONTINUING:
+        results.append(status)
+        campaign.refresh_from_db()
+        # Due again at once (no backoff, no lease), so the task or the sweep carries on.
+        assert campaign.claimed_until is None and campaign.next_attempt_at is None
+        assert campaign.pk in campaigns_due(now=timezone.now())
+    assert status == S.SENT
+    assert len(results) >= 3  # it really was cut into several runs
+    assert sorted(m.to[0] for m in mail.outbox) == [f"reader{i}@example.com" for i in range(9)]
+    assert set(Delivery.objects.filter(campaign=campaign).values_list("state", flat=True)) == {
+        DeliveryState.SENT
+    }
+    assert campaign.transitions.filter(reason__startswith="Paused after").count() == len(results)

@@ -15,6 +15,7 @@ from pipeline.services.audience_sync import (
     AudienceSyncInterrupted,
     audience_sync,
 )
+from pipeline.services.campaign_local import CONTINUING
 from pipeline.services.campaigns import campaign_send
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,10 @@ MAX_COUNTDOWN_SECONDS = 120
 
 @shared_task(soft_time_limit=240, time_limit=300)
 def send_campaign(campaign_id: int) -> str:
-    return campaign_send(campaign_id=campaign_id)
+    status = campaign_send(campaign_id=campaign_id)
+    if status == CONTINUING:  # a long list, handed on before the time limit: carry on now
+        send_campaign.delay(campaign_id)
+    return status
 
 
 @receiver(campaign_due, dispatch_uid="partwork-queue-campaign-send")
