@@ -68,6 +68,11 @@ def _quoted_printable(text: str, *, open_end: bool) -> bytes:
     return encoded.replace(b"\n", b"\r\n")
 
 
+def sender_domain() -> str:
+    """The domain of DEFAULT_FROM_EMAIL, for our Message-IDs."""
+    return envelope_address(settings.DEFAULT_FROM_EMAIL).rsplit("@", 1)[-1]
+
+
 class _Body:
     """One body part: its text split at the link, already encoded for the wire piece by piece,
     8bit when every line stays within RFC 5322's limit, else quoted-printable."""

@@ -215,7 +215,7 @@ class InlineTransport:
         future: Future = Future()
         try:
             future.set_result(work(self.channel))
-        except BaseException as error:  # delivered to the caller through the future
+        except Exception as error:  # delivered to the caller through the future
             future.set_exception(error)
         return future
 
@@ -226,5 +226,5 @@ class InlineTransport:
 def open_transport(*, connections: int, max_messages: int) -> SmtpTransport | InlineTransport:
     """Parallel SMTP sessions when the email backend is Django's SMTP one, else inline."""
     if issubclass(import_string(settings.EMAIL_BACKEND), SmtpBackend):
-        return SmtpTransport(size=max(connections, 1), max_messages=max_messages)
+        return SmtpTransport(size=connections, max_messages=max_messages)
     return InlineTransport()

@@ -8,6 +8,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
 
 from pipeline.providers.base import EmailProvider, ProviderError, SendReceipt, TransactionalEmail
+from pipeline.providers.campaign_email import sender_domain
 
 # SMTP answers that mean "not now" rather than "never" (RFC 5321 4xx, connection trouble).
 _RETRYABLE = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, socket.timeout, OSError)
@@ -17,8 +18,7 @@ class LocalProvider(EmailProvider):
     name = "local"
 
     def send_transactional(self, message: TransactionalEmail) -> SendReceipt:
-        domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].rstrip(">")
-        message_id = make_msgid(domain=domain)
+        message_id = make_msgid(domain=sender_domain())
         email = EmailMultiAlternatives(
             subject=message.subject,
             body=message.text,

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from cms.models import Offer
 from pipeline.campaign_models import Campaign, CampaignStatus, Delivery, DeliveryState
-from pipeline.providers.campaign_email import CampaignEmail
+from pipeline.providers.campaign_email import CampaignEmail, sender_domain
 from pipeline.providers.campaign_transport import MaybeSent, NotSent, open_transport
 from pipeline.services.campaign_audience import audience_description, audience_recipients
 from pipeline.services.campaign_checks import campaign_check
@@ -131,7 +131,7 @@ def _start(campaign: Campaign, worker: str) -> str:
                                 actor=worker, fields={"claimed_until": None})
             return S.EXPIRED
         now = timezone.now()
-        domain = _message_id_domain()
+        domain = sender_domain()
         rows = (
             Delivery(campaign_id=campaign.pk, subscriber_id=pk, email=email, updated_at=now,
                      message_id=make_msgid(domain=domain))
@@ -170,10 +170,6 @@ def unsubscribe_link(*, subscriber_id: int, email: str) -> str:
     """Same URL as pipeline.subscriber_tokens.unsubscribe_url (tested), built faster."""
     before, after = _unsubscribe_url_parts()
     return before + make_token(UNSUBSCRIBE, subscriber_id=subscriber_id, email=email) + after
-
-
-def _message_id_domain() -> str:
-    return settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].rstrip(">")
 
 
 @dataclass(frozen=True)
@@ -372,7 +368,7 @@ def _with_message_id(job: _Job) -> _Job:
     """Rows written before Message-IDs were assigned up front get theirs now."""
     if job.message_id:
         return job
-    message_id = make_msgid(domain=_message_id_domain())
+    message_id = make_msgid(domain=sender_domain())
     Delivery.objects.filter(pk=job.pk).update(message_id=message_id)
     return _Job(job.pk, job.subscriber_id, job.email, message_id)
 
