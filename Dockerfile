@@ -10,7 +10,7 @@ COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project
 COPY . .
 # Static files land in DATA_DIR/static (/app/var/static), where production settings serve them.
-RUN DJANGO_SETTINGS_MODULE=cms.settings.dev REDIS_URL=redis://unused:6379/0 \
+RUN DJANGO_SETTINGS_MODULE=config.settings.dev REDIS_URL=redis://unused:6379/0 \
     DATA_DIR=/app/var /app/.venv/bin/python manage.py collectstatic --noinput
 
 FROM python:3.11-slim-bookworm AS runtime
@@ -21,10 +21,10 @@ WORKDIR /app
 COPY --from=build --chown=partwork:partwork /app /app
 ENV PATH="/app/.venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
-    DJANGO_SETTINGS_MODULE=cms.settings.production \
+    DJANGO_SETTINGS_MODULE=config.settings.production \
     DATA_DIR=/app/var
 RUN mkdir -p /app/var/media && chown -R partwork:partwork /app/var
 USER partwork
 EXPOSE 8000
-CMD ["gunicorn", "cms.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
      "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]

@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cms.settings.test")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
 
 def percentile(values, fraction):
@@ -39,7 +39,7 @@ def main():
     django.setup()
     from django.test.utils import setup_databases, setup_test_environment, teardown_databases
 
-    from tests.mailchimp_emulator import Emulator
+    from tests.support.mailchimp_emulator import Emulator
 
     setup_test_environment()
     databases = setup_databases(verbosity=0, interactive=False)
@@ -62,11 +62,11 @@ def main():
 def run(args, emulator):
     from django.utils import timezone
 
-    from pipeline.models import Campaign, CampaignStatus
+    from pipeline.campaigns.models import Campaign, CampaignStatus
     from tests.campaigns.conftest import ensure_wagtail_root
     from tests.campaigns.mailchimp_helpers import map_series_to_interest
-    from tests.factories import make_part, make_series
-    from tests.publishing.processes import celery_beat, celery_worker, purge_queues, wait_until
+    from tests.support.factories import make_part, make_series
+    from tests.support.processes import celery_beat, celery_worker, purge_queues, wait_until
 
     class Running:  # the shape tests.campaigns.mailchimp_helpers expects
         def __init__(self, emulator):

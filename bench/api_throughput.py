@@ -110,7 +110,7 @@ def main():
     port = free_port()
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "cms.settings.production",
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "SECRET_KEY": "bench-" + "x" * 40,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "BASE_URL": f"http://127.0.0.1:{port}",
@@ -119,7 +119,7 @@ def main():
     }
     env.setdefault("DATABASE_URL", f"sqlite:///{data_dir}/bench.sqlite3")
     if not os.environ.get("REDIS_URL"):
-        from cms.embedded_redis import embedded_redis_url
+        from config.embedded_redis import embedded_redis_url
 
         env["REDIS_URL"] = embedded_redis_url(Path(data_dir))
     if env["DATABASE_URL"].startswith("postgres"):
@@ -131,7 +131,7 @@ def main():
                        check=True)
     ids = prepare(env, args.parts)
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "cms.wsgi:application", "-b", f"127.0.0.1:{port}",
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-b", f"127.0.0.1:{port}",
          "-w", str(args.workers), "-k", "gthread", "--threads", "4", "--log-level", "warning"],
         env=env, cwd=ROOT,
     )

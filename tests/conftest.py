@@ -23,8 +23,8 @@ def pytest_report_header(config):
 
 # The Mailchimp emulator fixtures, for any test that talks to "Mailchimp".
 # Playwright with Debian's chromium: one browser per session, shared by every browser test.
-from tests.browser_fixtures import browser, editor, logged_in, page, screenshot  # noqa: E402,F401
-from tests.mailchimp_emulator.fixtures import (  # noqa: E402, F401
+from tests.support.browser import browser, editor, logged_in, page, screenshot  # noqa: E402,F401
+from tests.support.mailchimp_emulator.fixtures import (  # noqa: E402, F401
     _mailchimp_emulator_server,
     mailchimp_emulator,
     mailchimp_emulator_process,

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from cms.settings.env import VARIABLES
+from config.settings.env import VARIABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

@@ -1,4 +1,4 @@
-"""The Celery app, configured from Django settings (the CELERY_ namespace in cms/settings).
+"""The Celery app, configured from Django settings (the CELERY_ namespace in config/settings).
 
 Two queues: ``publishing`` for the sweep and publishing work, ``mail`` for anything that talks to
 Mailchimp or SMTP, so the mail worker's concurrency can stay within Mailchimp's connection limit.
@@ -13,7 +13,7 @@ from celery import Celery
 from django.conf import settings
 from kombu import Queue
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cms.settings.dev")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
 app = Celery("partwork")
 app.config_from_object("django.conf:settings", namespace="CELERY")

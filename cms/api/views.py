@@ -1,10 +1,11 @@
-"""The public JSON API, served by django-ninja with its OpenAPI document at /api/openapi.json."""
+"""The content half of the public JSON API (series, parts, active offers): a django-ninja router
+that config/api.py mounts, with the OpenAPI document at /api/openapi.json."""
 
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
-from ninja import NinjaAPI, Path
+from ninja import Path, Router
 from ninja.errors import HttpError
 
 from cms import selectors
@@ -19,13 +20,7 @@ from cms.api.schemas import (
 )
 from cms.content_cache import cached, make_entry
 
-api = NinjaAPI(
-    title="Partwork API",
-    version="1.0",
-    description="Published series, parts and active offers. Drafts and scheduled parts never "
-    "appear; offers appear only while active.",
-    urls_namespace="api",
-)
+router = Router()
 
 MAX_PART_NUMBER = 2_147_483_647
 
@@ -46,7 +41,7 @@ def _serve(request, key: str, build):
     return conditional_response(request, entry)
 
 
-@api.get("/series", response=list[SeriesSummary], tags=["content"])
+@router.get("/series", response=list[SeriesSummary], tags=["content"])
 def list_series(request):
     def build():
         rows = [selectors.series_summary(s) for s in selectors.live_series()]
@@ -56,7 +51,7 @@ def list_series(request):
     return _serve(request, "series", build)
 
 
-@api.get("/series/{slug}", response={200: SeriesDetail, 404: ErrorOut}, tags=["content"])
+@router.get("/series/{slug}", response={200: SeriesDetail, 404: ErrorOut}, tags=["content"])
 def get_series(request, slug: str = Path(..., examples=["strong-back"])):
     def build():
         series = selectors.series_by_slug(slug)
@@ -70,7 +65,7 @@ def get_series(request, slug: str = Path(..., examples=["strong-back"])):
     return _serve(request, f"series:{slug}", build)
 
 
-@api.get(
+@router.get(
     "/series/{slug}/parts/{number}",
     response={200: PartDetail, 404: ErrorOut, 422: ValidationErrorOut},
     tags=["content"],
@@ -93,7 +88,7 @@ def get_part(
     return _serve(request, f"part:{slug}:{number}", build)
 
 
-@api.get("/offers/active", response=list[OfferOut], tags=["offers"])
+@router.get("/offers/active", response=list[OfferOut], tags=["offers"])
 def list_active_offers(request):
     def build():
         offers, valid_until = selectors.active_offers()
@@ -105,6 +100,3 @@ def list_active_offers(request):
         )
 
     return _serve(request, "offers:active", build)
-
-
-api.add_router("/subscribers", "pipeline.api.router")  # the mailing list

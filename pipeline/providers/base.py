@@ -5,8 +5,8 @@ provider shares is one method, ``send_transactional``: a transactional email to 
 double opt-in confirmation). Errors are ``ProviderError`` with ``retryable``.
 
 Campaign delivery differs per provider and lives beside each one's service rather than on this
-class: the local path (pipeline/services/campaign_local.py) sends through Django email with a
-per-recipient ledger; the Mailchimp path (pipeline/services/campaign_mailchimp.py) calls
+class: the local path (pipeline/campaigns/services/local.py) sends through Django email with a
+per-recipient ledger; the Mailchimp path (pipeline/campaigns/services/mailchimp.py) calls
 ``MailchimpProvider``'s campaign methods (pipeline/providers/mailchimp.py), each one API
 operation that the service records before and after.
 

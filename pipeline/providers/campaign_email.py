@@ -28,7 +28,7 @@ from django.core.mail.message import (
     sanitize_address,
 )
 
-from pipeline.services.campaign_rendering import RenderedEmail, personalize
+from pipeline.providers.message import RenderedEmail, personalize
 
 # Markers that survive the email package untouched: ASCII letters only, no folding points.
 _TO = "PARTWORKMARKTO"

@@ -1,7 +1,7 @@
 """Mailchimp delivery: list campaigns through the project's one Mailchimp wrapper.
 
 Each method is one API operation that the campaigns service records before and after (see
-pipeline/services/campaign_mailchimp.py for the order: create → persist id → content → commit
+pipeline/campaigns/services/mailchimp.py for the order: create → persist id → content → commit
 "send requested" → actions/send → on doubt read the campaign's status and trust it).
 
 Transactional email (the double opt-in confirmation) has no Marketing API call, so it goes

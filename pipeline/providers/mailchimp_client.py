@@ -16,7 +16,7 @@ calls are retried with exponential backoff and full jitter; ``send_campaign`` ne
 timeout the caller reads the campaign's status and trusts it. A ``RetryPolicy`` may also carry a
 time budget for one call, retries included, for callers that must finish within a lease.
 
-Callers: the audience sync (pipeline/services/audience_sync.py) and the campaigns' provider
+Callers: the audience sync (pipeline/audience/services/sync.py) and the campaigns' provider
 (pipeline/providers/mailchimp.py, which turns these errors into ProviderErrors).
 """
 

@@ -3,7 +3,7 @@
 import pytest
 
 from cms.models import PartPage
-from tests.factories import make_part, make_series
+from tests.support.factories import make_part, make_series
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -4,9 +4,9 @@ import pytest
 from django.utils import timezone
 
 from cms.demo import site_root
-from pipeline.models import Subscriber, SubscriberStatus
-from tests.factories import OfferFactory, make_series, publish_offer
-from tests.mailchimp_emulator.fixtures import (  # noqa: F401  (fixtures by name)
+from pipeline.subscribers.models import Subscriber, SubscriberStatus
+from tests.support.factories import OfferFactory, make_series, publish_offer
+from tests.support.mailchimp_emulator.fixtures import (  # noqa: F401  (fixtures by name)
     _mailchimp_emulator_server,
     mailchimp_emulator,
 )

@@ -1,6 +1,6 @@
 """Point the Mailchimp provider at the emulator and fill its audience."""
 
-from pipeline.models import MailchimpSeriesInterest
+from pipeline.audience.models import MailchimpSeriesInterest
 
 
 def use_emulator(settings, running) -> None:

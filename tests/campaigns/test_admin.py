@@ -6,9 +6,9 @@ from django.core import mail
 from django.urls import reverse
 from wagtail.test.utils.form_data import rich_text
 
-from pipeline.models import Campaign, CampaignStatus, CampaignTestAddress
+from pipeline.campaigns.models import Campaign, CampaignStatus, CampaignTestAddress
 from tests.campaigns.conftest import add_subscribers, make_offer
-from tests.factories import make_part
+from tests.support.factories import make_part
 
 S = CampaignStatus
 pytestmark = pytest.mark.django_db
@@ -106,8 +106,8 @@ def test_blocked_campaign_shows_why(admin_client, series):
 def test_part_editor_shows_its_announcement(admin_client, series):
     add_subscribers(1, series=[series])
     part = make_part(series, title="Hips")
-    from pipeline.models import Announcement
-    from pipeline.services.campaigns import announcement_campaign_create
+    from pipeline.campaigns.services.campaigns import announcement_campaign_create
+    from pipeline.publishing.models import Announcement
 
     announcement_campaign_create(announcement_id=Announcement.objects.get(part=part).pk)
     body = admin_client.get(reverse("wagtailadmin_pages:edit", args=[part.pk])).content.decode()

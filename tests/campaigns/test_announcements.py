@@ -4,17 +4,17 @@ settings, the hand-over task and the sweep finding what a lost message left behi
 import pytest
 from django.core import mail
 
-from pipeline.models import (
-    Announcement,
+from pipeline.campaigns.models import (
     Campaign,
     CampaignStatus,
     PartAnnouncementOverride,
     SeriesAnnouncementSetting,
 )
-from pipeline.services.announcements import announcement_mark_ready
-from pipeline.services.campaigns import campaign_send, campaigns_sweep
+from pipeline.campaigns.services.campaigns import campaign_send, campaigns_sweep
+from pipeline.publishing.models import Announcement
+from pipeline.publishing.services.announcements import announcement_mark_ready
 from tests.campaigns.conftest import add_subscribers
-from tests.factories import make_part
+from tests.support.factories import make_part
 from workers.tasks.publishing import hand_over_announcement
 
 S = CampaignStatus

@@ -9,14 +9,14 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from pipeline.models import Campaign, CampaignStatus, Delivery, DeliveryState
-from pipeline.services.campaign_claims import campaign_claim
-from pipeline.services.campaigns import (
+from pipeline.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
+from pipeline.campaigns.services.campaigns import (
     campaign_cancel,
     campaign_create_discount,
     campaign_schedule,
     campaign_send,
 )
+from pipeline.campaigns.services.claims import campaign_claim
 from tests.campaigns.conftest import add_subscribers, make_offer
 
 S = CampaignStatus
@@ -95,7 +95,7 @@ def test_crash_mid_send_marks_the_message_in_flight_uncertain_and_never_resends_
     assert campaign_schedule(campaign=campaign, send_at=timezone.now(), actor="editor").ok
     # A worker claimed it, wrote the ledger, sent two messages and died holding the third.
     claimed = campaign_claim(campaign_id=campaign.pk, worker="dead", now=timezone.now())
-    from pipeline.services.campaign_local import _start
+    from pipeline.campaigns.services.local import _start
 
     assert _start(claimed, "dead") == S.SEND_REQUESTED
     rows = list(Delivery.objects.filter(campaign=campaign).order_by("pk"))

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
-from pipeline.models import Campaign, CampaignStatus, CampaignTestAddress
-from pipeline.services.campaigns import campaign_send
+from pipeline.campaigns.models import Campaign, CampaignStatus, CampaignTestAddress
+from pipeline.campaigns.services.campaigns import campaign_send
 from tests.campaigns.conftest import ensure_wagtail_root, make_offer
 from tests.campaigns.mailchimp_helpers import add_members, real_sends, use_emulator
-from tests.factories import make_series
+from tests.support.factories import make_series
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

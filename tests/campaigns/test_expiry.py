@@ -13,17 +13,17 @@ from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from pipeline.models import Campaign, CampaignKind, CampaignStatus
-from pipeline.services.campaign_claims import campaign_claim
-from pipeline.services.campaign_timing import offer_end_phrase
-from pipeline.services.campaigns import (
+from pipeline.campaigns.models import Campaign, CampaignKind, CampaignStatus
+from pipeline.campaigns.services.campaigns import (
     campaign_create_discount,
     campaign_schedule,
     campaign_send,
     campaigns_sweep,
 )
+from pipeline.campaigns.services.claims import campaign_claim
+from pipeline.campaigns.services.timing import offer_end_phrase
 from tests.campaigns.conftest import add_subscribers, make_offer
-from tests.factories import publish_offer
+from tests.support.factories import publish_offer
 
 S = CampaignStatus
 pytestmark = pytest.mark.django_db

@@ -4,13 +4,14 @@ reason shown; never sent twice."""
 import pytest
 from django.utils import timezone
 
-from pipeline.models import Campaign, CampaignStatus, Subscriber
-from pipeline.services.campaigns import (
+from pipeline.campaigns.models import Campaign, CampaignStatus
+from pipeline.campaigns.services.campaigns import (
     campaign_create_discount,
     campaign_schedule,
     campaign_send,
     campaigns_sweep,
 )
+from pipeline.subscribers.models import Subscriber
 from tests.campaigns.conftest import make_offer
 from tests.campaigns.mailchimp_helpers import add_members, real_sends, use_emulator
 

@@ -5,8 +5,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from pipeline.models import CampaignStatus, Delivery, DeliveryState
-from pipeline.services.campaigns import (
+from pipeline.campaigns.models import CampaignStatus, Delivery, DeliveryState
+from pipeline.campaigns.services.campaigns import (
     campaign_create_discount,
     campaign_schedule,
     campaign_send,
@@ -46,8 +46,8 @@ def test_discount_goes_to_every_subscriber_once_with_unsubscribe_headers(series)
 
 
 def test_fast_unsubscribe_link_is_the_mailing_list_one_click_url(series):
-    from pipeline.services.campaign_local import unsubscribe_link
-    from pipeline.subscriber_tokens import UNSUBSCRIBE, read_token, unsubscribe_url
+    from pipeline.campaigns.services.local import unsubscribe_link
+    from pipeline.subscribers.tokens import UNSUBSCRIBE, read_token, unsubscribe_url
 
     (subscriber,) = add_subscribers(1)
     ours = unsubscribe_link(subscriber_id=subscriber.pk, email=subscriber.email)
@@ -57,8 +57,8 @@ def test_fast_unsubscribe_link_is_the_mailing_list_one_click_url(series):
 
 
 def test_a_long_campaign_is_handed_on_between_tasks_without_loss_or_repeat(series, settings):
-    from pipeline.services.campaign_claims import campaigns_due
-    from pipeline.services.campaign_local import CONTINUING
+    from pipeline.campaigns.services.claims import campaigns_due
+    from pipeline.campaigns.services.local import CONTINUING
 
     settings.CAMPAIGN_SEND_RUN_SECONDS = 0  # hand on after every turn of the loop
     add_subscribers(9, series=[series])

@@ -15,12 +15,16 @@ import pytest
 from django.db.backends.signals import connection_created
 from django.utils import timezone
 
-from pipeline.models import CampaignStatus, Delivery, DeliveryState
-from pipeline.services.campaign_rendering import RenderedEmail, personalize
-from pipeline.services.campaigns import campaign_create_discount, campaign_schedule, campaign_send
+from pipeline.campaigns.models import CampaignStatus, Delivery, DeliveryState
+from pipeline.campaigns.services.campaigns import (
+    campaign_create_discount,
+    campaign_schedule,
+    campaign_send,
+)
+from pipeline.providers.message import RenderedEmail, personalize
 from tests.campaigns.conftest import add_subscribers, make_offer
-from tests.campaigns.smtp_faults import FaultySmtpSink
-from tests.campaigns.smtp_sink import use_smtp_server
+from tests.support.smtp_faults import FaultySmtpSink
+from tests.support.smtp_sink import use_smtp_server
 
 S = CampaignStatus
 D = DeliveryState

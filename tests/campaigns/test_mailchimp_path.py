@@ -6,16 +6,17 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from pipeline.models import Announcement, Campaign, CampaignStatus
-from pipeline.providers.mailchimp import PROVIDER_RETRY
-from pipeline.services.campaign_claims import campaign_claim
-from pipeline.services.campaigns import (
+from pipeline.campaigns.models import Campaign, CampaignStatus
+from pipeline.campaigns.services.campaigns import (
     announcement_campaign_create,
     campaign_create_discount,
     campaign_report,
     campaign_schedule,
     campaign_send,
 )
+from pipeline.campaigns.services.claims import campaign_claim
+from pipeline.providers.mailchimp import PROVIDER_RETRY
+from pipeline.publishing.models import Announcement
 from tests.campaigns.conftest import make_offer
 from tests.campaigns.mailchimp_helpers import (
     add_members,
@@ -23,7 +24,7 @@ from tests.campaigns.mailchimp_helpers import (
     real_sends,
     use_emulator,
 )
-from tests.factories import make_part
+from tests.support.factories import make_part
 
 S = CampaignStatus
 pytestmark = pytest.mark.django_db

@@ -19,14 +19,18 @@ import time
 import pytest
 from django.utils import timezone
 
-from pipeline.models import Campaign, CampaignStatus, Delivery, DeliveryState
-from pipeline.services.campaign_local import ledger_window, smtp_connections
-from pipeline.services.campaigns import campaign_create_discount, campaign_schedule, campaigns_sweep
+from pipeline.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
+from pipeline.campaigns.services.campaigns import (
+    campaign_create_discount,
+    campaign_schedule,
+    campaigns_sweep,
+)
+from pipeline.campaigns.services.local import ledger_window, smtp_connections
 from tests.campaigns.conftest import add_subscribers, ensure_wagtail_root, make_offer
 from tests.campaigns.mailchimp_helpers import add_members, real_sends, use_emulator
-from tests.campaigns.smtp_sink import SmtpSink
-from tests.factories import make_series
-from tests.publishing.processes import celery_worker, purge_queues, wait_until
+from tests.support.factories import make_series
+from tests.support.processes import celery_worker, purge_queues, wait_until
+from tests.support.smtp_sink import SmtpSink
 
 S = CampaignStatus
 TRIALS = int(os.environ.get("PARTWORK_CRASH_TRIALS", "3"))

@@ -1,11 +1,11 @@
 """Settings for the worker processes the crash trials start: the test settings, plus real SMTP
 (to the trial's sink), the emulator, and a short lease so a killed worker's campaign is taken
-over within seconds. Test-only: production settings come from cms/settings/env.py."""
+over within seconds. Test-only: production settings come from config/settings/env.py."""
 
 import os
 from datetime import timedelta
 
-from cms.settings.test import *  # noqa: F403
+from config.settings.test import *  # noqa: F403
 
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST = "127.0.0.1"

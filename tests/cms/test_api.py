@@ -4,7 +4,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from tests.factories import OfferFactory, make_part, make_series
+from tests.support.factories import OfferFactory, make_part, make_series
 
 pytestmark = pytest.mark.django_db
 

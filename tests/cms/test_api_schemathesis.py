@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serializ
 def test_api_never_fails_and_keeps_to_its_schema(live_server):
     load_demo()
     schema = schemathesis.openapi.from_url(f"{live_server.url}/api/openapi.json")
-    # The content API; the subscriber endpoints have their own run in tests/mailing_list.
+    # The content API; the subscriber endpoints have their own run in tests/subscribers.
     content = schema.include(path_regex="^/api/(series|offers)")
     operations = [result.ok() for result in content.get_all_operations()]
     assert len(operations) == 4

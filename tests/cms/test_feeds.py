@@ -4,7 +4,7 @@ from xml.etree import ElementTree
 import pytest
 from django.utils import timezone
 
-from tests.factories import make_part, make_series
+from tests.support.factories import make_part, make_series
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from cms.models import Offer
-from tests.factories import OfferFactory
+from tests.support.factories import OfferFactory
 
 pytestmark = pytest.mark.django_db
 

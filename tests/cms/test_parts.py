@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from cms.models import PartPage, renumber_parts
-from tests.factories import make_part, make_series
+from tests.support.factories import make_part, make_series
 
 pytestmark = pytest.mark.django_db
 

@@ -4,13 +4,13 @@ import sys
 
 import pytest
 
-from cms.settings.env import VARIABLES
+from config.settings.env import VARIABLES
 
 
 def _import_production(env: dict) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in VARIABLES}
     return subprocess.run(
-        [sys.executable, "-c", "import cms.settings.production"],
+        [sys.executable, "-c", "import config.settings.production"],
         env={**clean, **env},
         capture_output=True,
         text=True,

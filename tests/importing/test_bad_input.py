@@ -7,11 +7,11 @@ import threading
 import pytest
 
 from cms.models import Offer, PartPage
-from pipeline.importing_models import ImportedArticle
-from pipeline.services.importing import ImportOptions, series_import_files
-from pipeline.services.importing import importer as importer_module
-from tests.factories import make_series
+from pipeline.importing.models import ImportedArticle
+from pipeline.importing.services import ImportOptions, series_import_files
+from pipeline.importing.services import importer as importer_module
 from tests.importing.wxr_builder import wxr_document, wxr_item
+from tests.support.factories import make_series
 
 pytestmark = pytest.mark.django_db
 

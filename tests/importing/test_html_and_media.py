@@ -5,9 +5,9 @@ from PIL import Image as PILImage
 from wagtail.images import get_image_model
 
 from cms.models import PartPage
-from pipeline.services.importing import ImportOptions, series_import_files
-from tests.factories import make_part, make_series
+from pipeline.importing.services import ImportOptions, series_import_files
 from tests.importing.wxr_builder import wxr_document, wxr_item
+from tests.support.factories import make_part, make_series
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +89,7 @@ def test_attachment_files_in_the_media_folder_become_wagtail_images(tmp_path):
 
 
 def test_long_and_missing_titles_are_made_valid(tmp_path):
-    from pipeline.importing_models import ImportedArticle
+    from pipeline.importing.models import ImportedArticle
 
     long_title = "A very long title " * 25  # 450 characters
     export = tmp_path / "titles.xml"

@@ -2,13 +2,13 @@
 
 import pytest
 
-from pipeline.services.importing.chrome import chrome_reason
-from pipeline.services.importing.enrichment import _citation
-from pipeline.services.importing.errors import ImportFileError
-from pipeline.services.importing.offers import offer_suggestion_from_text
-from pipeline.services.importing.reading import decode_bytes
-from pipeline.services.importing.titles import TITLE_MAX, slug_fit, title_fit
-from pipeline.services.importing.wordpress_markup import expand_wordpress_markup
+from pipeline.importing.services.chrome import chrome_reason
+from pipeline.importing.services.enrichment import _citation
+from pipeline.importing.services.errors import ImportFileError
+from pipeline.importing.services.offers import offer_suggestion_from_text
+from pipeline.importing.services.reading import decode_bytes
+from pipeline.importing.services.titles import TITLE_MAX, slug_fit, title_fit
+from pipeline.importing.services.wordpress_markup import expand_wordpress_markup
 
 
 @pytest.mark.parametrize("line, reason", [

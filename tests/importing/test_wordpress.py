@@ -10,10 +10,10 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from cms.models import PartPage
-from pipeline.importing_models import ImportedArticle
-from pipeline.services.importing import ImportOptions, series_import_files
-from tests.factories import make_series
+from pipeline.importing.models import ImportedArticle
+from pipeline.importing.services import ImportOptions, series_import_files
 from tests.importing.conftest import WORDPRESS_EXPORT
+from tests.support.factories import make_series
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from pipeline.providers.campaign_email import CampaignEmail, PreparedEmail
-from pipeline.services.campaign_rendering import ADDRESS_TAG, UNSUB_TAG, RenderedEmail
+from pipeline.providers.message import ADDRESS_TAG, UNSUB_TAG, RenderedEmail
 
 LINK = "https://partwork.example/api/subscribers/unsubscribe/eJyrVipWsjLUUUpUslIKDXIMDUkt8g8/"
 FROM = "Partwork Café <news@partwork.example>"
@@ -204,10 +204,10 @@ def test_a_line_with_the_link_several_times_keeps_within_998_octets():
 @pytest.mark.django_db
 def test_a_rendered_discount_campaign_reads_back(settings):
     """The real templates: the inlined HTML has a line of several thousand characters."""
-    from pipeline.services.campaign_rendering import campaign_render
-    from pipeline.services.campaigns import campaign_create_discount
+    from pipeline.campaigns.services.campaigns import campaign_create_discount
+    from pipeline.campaigns.services.rendering import campaign_render
     from tests.campaigns.conftest import ensure_wagtail_root, make_offer
-    from tests.factories import make_series
+    from tests.support.factories import make_series
 
     ensure_wagtail_root()
     make_series(title="Moving Well", slug="moving-well", time_zone="Europe/London")

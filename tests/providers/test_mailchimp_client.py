@@ -502,7 +502,7 @@ def test_more_than_ten_in_flight_get_429_and_backoff_gets_through(mailchimp_emul
 # -- what the wrapper sends ------------------------------------------------------------------
 def test_the_wrapper_sends_bodies_the_description_accepts(mailchimp_emulator, client):
     """Every request body the wrapper builds validates against the operation's requestBody."""
-    from tests.mailchimp_emulator.openapi_check import Conformance
+    from tests.support.mailchimp_emulator.openapi_check import Conformance
 
     mailchimp_emulator.control.configure(record_requests=True)
     category = client.ensure_interest_category("Series")

@@ -23,4 +23,4 @@ def _freeze_mid_publish(**kwargs):
         time.sleep(0.1)
 
 
-post_save.connect(_freeze_mid_publish, sender="pipeline.Announcement", weak=False)
+post_save.connect(_freeze_mid_publish, sender="publishing.Announcement", weak=False)

@@ -6,7 +6,7 @@ import time_machine
 from wagtail.models import PageLogEntry
 
 from cms.models import PartPage
-from tests.factories import make_part
+from tests.support.factories import make_part
 
 
 def schedule_part(series, *, due_at: datetime, **fields) -> PartPage:

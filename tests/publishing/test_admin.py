@@ -5,8 +5,8 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from pipeline.models import Announcement, ReleaseCadence, ReleaseQueueEntry
-from tests.factories import make_part, make_series
+from pipeline.publishing.models import Announcement, ReleaseCadence, ReleaseQueueEntry
+from tests.support.factories import make_part, make_series
 
 pytestmark = pytest.mark.django_db
 

@@ -1,9 +1,12 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from pipeline.models import Announcement
-from pipeline.services.announcements import announcement_mark_ready, announcement_record_intent
-from tests.factories import make_part, make_series
+from pipeline.publishing.models import Announcement
+from pipeline.publishing.services.announcements import (
+    announcement_mark_ready,
+    announcement_record_intent,
+)
+from tests.support.factories import make_part, make_series
 
 pytestmark = pytest.mark.django_db
 

@@ -8,16 +8,16 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from cms.models import PartPage
-from pipeline.models import ReleaseCadence, ReleaseQueueEntry, SkippedReleaseDate
-from pipeline.services.cadence import (
+from pipeline.publishing.models import ReleaseCadence, ReleaseQueueEntry, SkippedReleaseDate
+from pipeline.publishing.services.cadence import (
     cadence_slots,
     in_dst_gap,
     release_plan,
     series_replan,
     slot_at,
 )
-from pipeline.services.publishing import publishing_sweep
-from tests.factories import make_part, make_series
+from pipeline.publishing.services.sweep import publishing_sweep
+from tests.support.factories import make_part, make_series
 
 pytestmark = pytest.mark.django_db
 LONDON = zoneinfo.ZoneInfo("Europe/London")

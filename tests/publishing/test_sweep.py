@@ -9,10 +9,10 @@ from django.utils import timezone
 from wagtail.models import Revision
 
 from cms.models import PartPage
-from pipeline.models import Announcement, SweepHeartbeat
-from pipeline.services.publishing import publishing_heartbeat, publishing_sweep
-from tests.factories import make_part, make_series
+from pipeline.publishing.models import Announcement, SweepHeartbeat
+from pipeline.publishing.services.sweep import publishing_heartbeat, publishing_sweep
 from tests.publishing.helpers import schedule_part, scheduled_publish_count
+from tests.support.factories import make_part, make_series
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def test_catch_up_after_an_hour_down_is_logged_and_goes_in_part_order(caplog):
     elsewhere = schedule_part(other, due_at=T0 + timedelta(minutes=5))
     with (
         time_machine.travel(T0 + timedelta(hours=1), tick=True),
-        caplog.at_level(logging.WARNING, logger="pipeline.services.publishing"),
+        caplog.at_level(logging.WARNING, logger="pipeline.publishing.services.sweep"),
     ):
         result = publishing_sweep()
     assert result.overdue == 4

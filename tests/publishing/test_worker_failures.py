@@ -13,10 +13,10 @@ from django.utils import timezone
 from wagtail.models import Revision
 
 from cms.models import PartPage
-from pipeline.models import Announcement, SweepHeartbeat
-from tests.factories import make_series
-from tests.publishing import processes as proc
+from pipeline.publishing.models import Announcement, SweepHeartbeat
 from tests.publishing.helpers import schedule_part, scheduled_publish_count
+from tests.support import processes as proc
+from tests.support.factories import make_series
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 SWEEP = "workers.tasks.publishing.sweep"

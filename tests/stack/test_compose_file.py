@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from django.conf import settings
 
-from tests.stack.compose import COMPOSE_FILE, ENV_EXAMPLE, ROOT, load_compose
+from tests.support.compose import COMPOSE_FILE, ENV_EXAMPLE, ROOT, load_compose
 
 SERVICES = {"postgres", "redis", "migrate", "web", "worker", "mailworker", "beat", "flower"}
 

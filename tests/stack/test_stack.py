@@ -11,8 +11,8 @@ import urllib.request
 
 import pytest
 
-from tests.publishing.processes import Process, free_port, redis_answers, wait_until
-from tests.stack.compose import ROOT, ComposeStack
+from tests.support.compose import ROOT, ComposeStack
+from tests.support.processes import Process, free_port, redis_answers, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +21,7 @@ DEMO_LIVE_PARTS = 3  # load_demo publishes three parts, each announced too
 
 
 def _emulator(tmp_path, port) -> tuple[Process, str]:
-    process = Process("mailchimp-emulator", [sys.executable, "-m", "tests.mailchimp_emulator",
+    process = Process("mailchimp-emulator", [sys.executable, "-m", "tests.support.mailchimp_emulator",
                                              "--port", str(port)], tmp_path, dict(os.environ))
     match = wait_until(lambda: re.search(r"listening on (\S+) list_id=(\S+) api_key=(\S+)",
                                         process.log()), timeout=30, what="the emulator")
@@ -66,7 +66,7 @@ def _django(stack: ComposeStack, script: str):
 
 SUBSCRIBE_READERS = """
 from cms.demo import load_demo
-from pipeline.models import Subscriber
+from pipeline.subscribers.models import Subscriber
 series = load_demo()
 for n in range(3):
     reader = Subscriber.objects.create(email=f"reader{n}@example.com", status="subscribed")
@@ -77,7 +77,7 @@ print(json.dumps(Subscriber.objects.count()))
 SEND_DISCOUNT = """
 from django.utils import timezone
 from cms.models import Offer
-from pipeline.services.campaigns import campaign_create_discount, campaign_schedule
+from pipeline.campaigns.services.campaigns import campaign_create_discount, campaign_schedule
 campaign = campaign_create_discount(offer=Offer.objects.get(code="corrective"),
                                     name="Stack discount", send_at=None)
 answer = campaign_schedule(campaign=campaign, send_at=timezone.now(), actor="stack test")
@@ -85,7 +85,7 @@ print(json.dumps({"id": campaign.id, "ok": answer.ok, "message": answer.message}
 """
 
 CAMPAIGNS = """
-from pipeline.models import Campaign
+from pipeline.campaigns.models import Campaign
 print(json.dumps(sorted([c.kind, c.status, c.provider_campaign_id]
                         for c in Campaign.objects.filter(kind__in=["announcement", "discount"]))))
 """
@@ -108,7 +108,7 @@ print(json.dumps(ids))
 
 STATE = """
 from wagtail.models import Revision
-from pipeline.models import Announcement
+from pipeline.publishing.models import Announcement
 from cms.models import PartPage
 parts = PartPage.objects.filter(id__in={ids})
 print(json.dumps({{

@@ -3,7 +3,7 @@ broker message or a crashed worker only delays an email."""
 
 from celery import shared_task
 
-from pipeline.services.campaigns import campaigns_sweep
+from pipeline.campaigns.services.campaigns import campaigns_sweep
 from workers.tasks.mail import send_campaign
 
 

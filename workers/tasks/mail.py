@@ -9,14 +9,14 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from pipeline.campaign_signals import campaign_due
-from pipeline.services.audience_sync import (
+from pipeline.audience.services.sync import (
     AudienceSyncBusy,
     AudienceSyncInterrupted,
     audience_sync,
 )
-from pipeline.services.campaign_local import CONTINUING
-from pipeline.services.campaigns import campaign_send
+from pipeline.campaigns.services.campaigns import campaign_send
+from pipeline.campaigns.services.local import CONTINUING
+from pipeline.campaigns.signals import campaign_due
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from celery import shared_task
 from django.db import transaction
 from django.dispatch import receiver
 
-from pipeline.services.announcements import announcement_mark_ready
-from pipeline.services.publishing import publishing_sweep
-from pipeline.signals import announcement_created
+from pipeline.publishing.services.announcements import announcement_mark_ready
+from pipeline.publishing.services.sweep import publishing_sweep
+from pipeline.publishing.signals import announcement_created
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def sweep() -> dict:
 def hand_over_announcement(announcement_id: int) -> bool:
     """Mark the announcement ready and make its campaign (scheduled for now when the series
     announces automatically; the campaign's send is queued on commit by workers/tasks/mail)."""
-    from pipeline.services.campaigns import announcement_campaign_create
+    from pipeline.campaigns.services.campaigns import announcement_campaign_create
 
     announcement_mark_ready(announcement_id=announcement_id)
     announcement_campaign_create(announcement_id=announcement_id)

@@ -1,3 +1,0 @@
-from cms.settings.base import *  # noqa: F403
-
-DEBUG = True

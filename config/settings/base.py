@@ -1,0 +1,252 @@
+"""Settings shared by every environment. Values come from config.settings.env only."""
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+from config.embedded_redis import embedded_redis_url
+from config.settings.env import env, env_list
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+DATA_DIR = (BASE_DIR / env("DATA_DIR")).resolve()
+
+SECRET_KEY = env("SECRET_KEY") or "dev-only-insecure-key-change-me"
+DEBUG = False
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+BASE_URL = env("BASE_URL").rstrip("/")
+WAGTAILADMIN_BASE_URL = BASE_URL
+CSRF_TRUSTED_ORIGINS = [BASE_URL]
+
+INSTALLED_APPS = [
+    "config",
+    "cms",
+    "pipeline",  # the migration history of the days of one app; its models moved to the apps below
+    "pipeline.subscribers",
+    "pipeline.audience",
+    "pipeline.publishing",
+    "pipeline.campaigns",
+    "pipeline.importing",
+    "workers",
+    "wagtail.contrib.forms",
+    "wagtail.contrib.redirects",
+    "wagtail.contrib.settings",
+    "wagtail.embeds",
+    "wagtail.sites",
+    "wagtail.users",
+    "wagtail.snippets",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail.api.v2",
+    "wagtail",
+    "modelcluster",
+    "taggit",
+    "rest_framework",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.syndication",
+]
+
+MIDDLEWARE = [
+    "config.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'partwork.sqlite3'}",
+        conn_max_age=60,
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Web, worker and beat share the file: wait for a lock instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+def _redis_url() -> str:
+    url = env("REDIS_URL")
+    if url:
+        return url
+    return embedded_redis_url(DATA_DIR)
+
+
+REDIS_URL = _redis_url()
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "partwork",
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = DATA_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+WAGTAIL_SITE_NAME = "Partwork"
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+WAGTAILEMBEDS_FINDERS = []  # no oEmbed fetches: videos are stored as URLs with credits
+WAGTAILDOCS_EXTENSIONS = ["pdf", "txt"]
+
+# Email: SMTP when EMAIL_URL is set, otherwise one file per message under var/mail.
+_email_url = env("EMAIL_URL")
+if _email_url:
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    _parts = urlsplit(_email_url)
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _parts.hostname or "localhost"
+    EMAIL_PORT = _parts.port or (465 if _parts.scheme == "smtps" else 25)
+    EMAIL_HOST_USER = unquote(_parts.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_parts.password or "")
+    EMAIL_USE_SSL = _parts.scheme == "smtps"
+    EMAIL_USE_TLS = parse_qs(_parts.query).get("tls", ["0"])[0] in {"1", "true"}
+    EMAIL_TIMEOUT = 30
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = DATA_DIR / "mail"
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL")
+POSTAL_ADDRESS = env("POSTAL_ADDRESS")
+EMAIL_PROVIDER = env("EMAIL_PROVIDER")
+
+MAILCHIMP = {
+    "API_KEY": env("MAILCHIMP_API_KEY"),
+    "SERVER": env("MAILCHIMP_SERVER"),
+    "API_URL": env("MAILCHIMP_API_URL"),
+    "LIST_ID": env("MAILCHIMP_LIST_ID"),
+    "WEBHOOK_SECRET": env("MAILCHIMP_WEBHOOK_SECRET"),
+    "WEBHOOK_SIGNING_KEY": env("MAILCHIMP_WEBHOOK_SIGNING_KEY"),
+}
+
+# Celery (workers/celery_app.py reads the CELERY_ namespace). See DESIGN.md's reliability rules.
+CELERY_BROKER_URL = (
+    REDIS_URL.replace("unix://", "redis+socket://", 1)
+    if REDIS_URL.startswith("unix://")
+    else REDIS_URL
+)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+# Retries back off exponentially with jitter, never longer than this between two attempts.
+CELERY_TASK_ANNOTATIONS = {"*": {"retry_backoff_max": 300, "retry_jitter": True}}
+# Longer than every countdown, retry backoff and time limit we use, so nothing is redelivered
+# while it is still legitimately waiting or running (tests/publishing/test_celery_config.py).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# The beat entry (workers/celery_app.py) runs the publishing sweep this often, in seconds; a
+# sweep message not started within PUBLISHING_SWEEP_EXPIRES is dropped (the next one does its work).
+PUBLISHING_SWEEP_INTERVAL = 1.0
+PUBLISHING_SWEEP_EXPIRES = 10.0
+# The health check fails when the sweep has not succeeded for this long (15 missed intervals).
+HEALTH_SWEEP_MAX_AGE_SECONDS = 30
+# Campaigns (pipeline/services/campaign_*.py): the sweep's beat interval in seconds, the worker's
+# lease on a campaign, the margin before an offer's end after which no discount email goes out.
+CAMPAIGNS_SWEEP_INTERVAL = 5.0
+CAMPAIGN_LEASE = timedelta(minutes=2)
+CAMPAIGN_OFFER_SAFETY_MARGIN = timedelta(minutes=5)
+# Local delivery: SMTP sessions per worker process (mail workers x concurrency x this is what
+# the relay sees), and messages per session before it is renewed (relays cap them).
+CAMPAIGN_SMTP_CONNECTIONS = 4
+CAMPAIGN_SMTP_MESSAGES_PER_CONNECTION = 1000
+# One send task hands a long campaign on to a new task after this many seconds (its soft time
+# limit is 240 s), so the limit never cuts a message off mid-send.
+CAMPAIGN_SEND_RUN_SECONDS = 180.0
+CAMPAIGN_DEFAULT_TIME_ZONE = "Europe/London"
+MAILCHIMP_TIMEOUT = 15
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_TASK_DEFAULT_QUEUE = "publishing"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+LOG_FORMAT = env("LOG_FORMAT")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s task=%(task_id)s "
+            "part=%(part_id)s campaign=%(campaign_id)s] %(message)s"
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(task_id)s "
+            "%(part_id)s %(campaign_id)s",
+        },
+    },
+    "filters": {"context": {"()": "pipeline.observability.context.ContextFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL")},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "django_tasks": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,12 @@
+from config.settings.base import *  # noqa: F403
+from config.settings.base import DATA_DIR
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = DATA_DIR / "test-media"
+ALLOWED_HOSTS = ["*"]
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not memory: worker processes started by the tests open the same test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-partwork.sqlite3")}  # noqa: F405

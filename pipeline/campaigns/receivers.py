@@ -1,0 +1,24 @@
+"""What the campaigns app does when content changes: an offer's publish re-plans its campaigns."""
+
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from cms.models import Offer
+from pipeline.campaigns.services.campaigns import campaigns_replan_for_offer
+
+
+@receiver(post_save, sender=Offer, dispatch_uid="partwork-offer-replan-campaigns")
+def _offer_saved(sender, instance, raw=False, **kwargs):
+    """Publishing an offer (Wagtail saves the row) re-plans or cancels dependent campaigns."""
+    if raw or not instance.pk:
+        return
+    def replan():
+        campaigns_replan_for_offer(offer_id=instance.pk)
+
+    # Same transaction as the save: a rolled-back publish re-plans nothing.
+    if transaction.get_connection().in_atomic_block:
+        replan()
+    else:
+        with transaction.atomic():
+            replan()

@@ -1,0 +1,67 @@
+"""Who a campaign goes to: a Subscriber queryset for local delivery, segment options for Mailchimp.
+
+Announcements go to the followers of the part's series; discounts to everyone, or to the
+followers of the chosen series.
+"""
+
+from django.db.models import QuerySet
+
+from pipeline.audience.models import MailchimpSeriesInterest
+from pipeline.campaigns.models import Campaign, CampaignAudience, CampaignKind
+from pipeline.subscribers.models import Subscriber
+
+
+class AudienceError(Exception):
+    """The audience cannot be expressed (e.g. a series without a Mailchimp interest)."""
+
+
+def audience_series_ids(campaign: Campaign) -> list[int] | None:
+    """The series whose followers get it, or None for everyone."""
+    if campaign.kind == CampaignKind.ANNOUNCEMENT:
+        return [campaign.part.series_id]
+    source = campaign.parent if campaign.kind == CampaignKind.LAST_CHANCE else campaign
+    if source.audience == CampaignAudience.ALL:
+        return None
+    return list(source.audience_series.order_by("pk").values_list("pk", flat=True))
+
+
+def audience_recipients(campaign: Campaign) -> QuerySet[Subscriber]:
+    """Subscribed people who get this campaign (local delivery)."""
+    recipients = Subscriber.objects.receiving()
+    series_ids = audience_series_ids(campaign)
+    if series_ids is not None:
+        recipients = recipients.filter(series__in=series_ids).distinct()
+    return recipients.order_by("pk")
+
+
+def audience_description(campaign: Campaign) -> str:
+    from cms.models import SeriesPage
+
+    series_ids = audience_series_ids(campaign)
+    if series_ids is None:
+        return "All subscribers"
+    titles = SeriesPage.objects.filter(pk__in=series_ids).order_by("title")
+    return "Followers of " + ", ".join(s.title for s in titles) if series_ids else "Nobody"
+
+
+def audience_mailchimp_segment(campaign: Campaign) -> dict | None:
+    """Mailchimp ``segment_opts`` for the campaign: the series' interests, or None for all."""
+    series_ids = audience_series_ids(campaign)
+    if series_ids is None:
+        return None
+    interests = list(MailchimpSeriesInterest.objects.filter(series_id__in=series_ids))
+    missing = set(series_ids) - {i.series_id for i in interests}
+    if missing or not interests:
+        raise AudienceError(
+            "These series have no Mailchimp interest (group) yet, so their followers cannot be "
+            f"selected in Mailchimp: series ids {sorted(missing)}. Run the audience sync first."
+        )
+    by_category: dict[str, list[str]] = {}
+    for interest in interests:
+        by_category.setdefault(interest.category_id, []).append(interest.interest_id)
+    conditions = [
+        {"condition_type": "Interests", "field": f"interests-{category}",
+         "op": "interestcontains", "value": ids}
+        for category, ids in sorted(by_category.items())
+    ]
+    return {"match": "any", "conditions": conditions}

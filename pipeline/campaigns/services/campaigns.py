@@ -1,0 +1,373 @@
+"""Campaign services: create, schedule, cancel, send, re-plan, test, report. No Celery here.
+
+The send path (``campaign_send``) is what a worker runs for one campaign id; it may be called
+any number of times, by any number of workers at once, for the same campaign: the claim, the
+recorded status and the provider's own status make every call after the first a no-op or a
+resumption, never a second send.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cms.models import Offer, PartPage
+from pipeline.campaigns.models import (
+    Campaign,
+    CampaignAudience,
+    CampaignKind,
+    CampaignStatus,
+    PartAnnouncementOverride,
+    SeriesAnnouncementSetting,
+)
+from pipeline.campaigns.services.audience import audience_recipients
+from pipeline.campaigns.services.checks import campaign_check
+from pipeline.campaigns.services.claims import Skipped, campaign_claim, campaigns_due, worker_name
+from pipeline.campaigns.services.local import ledger_counts, local_deliver
+from pipeline.campaigns.services.mailchimp import mailchimp_deliver
+from pipeline.campaigns.services.rendering import campaign_render
+from pipeline.campaigns.services.state import campaign_log, campaign_transition
+from pipeline.campaigns.services.timing import offer_send_deadline
+from pipeline.campaigns.signals import campaign_due
+from pipeline.providers.base import ProviderError, get_provider
+from pipeline.providers.message import RenderedEmail, personalize
+from pipeline.publishing.models import Announcement
+
+logger = logging.getLogger(__name__)
+S = CampaignStatus
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an editor's action did, in words for the admin message."""
+
+    ok: bool
+    message: str
+
+
+# -- sending -----------------------------------------------------------------------------------
+def campaign_send(*, campaign_id: int, worker: str | None = None) -> str:
+    """Claim the campaign and take it as far as it can go now; returns its resulting status
+    (or why nothing was done: busy, in_progress, not_due, waiting...)."""
+    worker = worker or worker_name()
+    claimed = campaign_claim(campaign_id=campaign_id, worker=worker, now=timezone.now())
+    if isinstance(claimed, Skipped):
+        return claimed.status
+    campaign = claimed
+    provider_name = campaign.provider or settings.EMAIL_PROVIDER
+    if not campaign.provider:
+        Campaign.objects.filter(pk=campaign.pk).update(provider=provider_name)
+        campaign.provider = provider_name
+    if provider_name == "mailchimp":
+        return mailchimp_deliver(
+            campaign=campaign, provider=get_provider("mailchimp"), worker=worker
+        )
+    return local_deliver(campaign=campaign, worker=worker)
+
+
+def campaigns_sweep(*, now: datetime | None = None) -> list[int]:
+    """Find work the broker may have lost: announcements without a campaign, due and stuck
+    campaigns. Returns the ids to queue. Safe to run twice at once."""
+    orphans = Announcement.objects.filter(
+        state=Announcement.State.READY, campaign__isnull=True
+    ).values_list("pk", flat=True)[:200]
+    for announcement_id in list(orphans):
+        announcement_campaign_create(announcement_id=announcement_id)
+    return campaigns_due(now=now or timezone.now())
+
+
+# -- announcements -----------------------------------------------------------------------------
+def announce_automatically(part: PartPage) -> bool:
+    override = PartAnnouncementOverride.objects.filter(part=part).first()
+    if override:
+        return override.choice == PartAnnouncementOverride.Choice.ALWAYS
+    setting = SeriesAnnouncementSetting.objects.filter(series_id=part.series_id).first()
+    return setting.announce_automatically if setting else True
+
+
+def announcement_campaign_create(*, announcement_id: int) -> Campaign:
+    """The campaign for an announcement (one per announcement; a second call returns it).
+
+    Scheduled for now when the part's series (or the part's override) announces automatically;
+    otherwise a draft the editor sends from the part.
+    """
+    announcement = Announcement.objects.select_related("part").get(pk=announcement_id)
+    part = announcement.part
+    try:
+        with transaction.atomic():
+            campaign, created = Campaign.objects.get_or_create(
+                announcement=announcement,
+                defaults={
+                    "kind": CampaignKind.ANNOUNCEMENT,
+                    "part": part,
+                    "name": f"Announcement: {part.series.title}, part {part.part_number}",
+                    "audience": CampaignAudience.SERIES,
+                },
+            )
+            if created:
+                campaign.audience_series.set([part.series_id])
+                campaign_log(campaign=campaign, actor="publishing",
+                             reason=f"Created for part {part.pk} going live.")
+    except IntegrityError:  # a concurrent call created it first
+        return Campaign.objects.get(announcement=announcement)
+    if created and announce_automatically(part):
+        answer = campaign_schedule(
+            campaign=campaign, send_at=timezone.now(), actor="publishing",
+            reason="The part went live and its series announces automatically.",
+        )
+        if not answer.ok:  # left as a draft, with the reason on its log for the editor
+            campaign_log(campaign=campaign, actor="publishing", reason=answer.message)
+    return campaign
+
+
+# -- discount campaigns ------------------------------------------------------------------------
+def campaign_create_discount(
+    *,
+    offer: Offer,
+    name: str,
+    send_at: datetime | None,
+    audience: str = CampaignAudience.ALL,
+    series_ids: list[int] | None = None,
+    reminder_before: timedelta | None = None,
+    subject: str = "",
+    preheader: str = "",
+    message: str = "",
+    created_by=None,
+) -> Campaign:
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            kind=CampaignKind.DISCOUNT, name=name, offer=offer, send_at=send_at,
+            audience=audience, reminder_before=reminder_before, subject=subject,
+            preheader=preheader, message=message, created_by=created_by,
+        )
+        if audience == CampaignAudience.SERIES:
+            campaign.audience_series.set(series_ids or [])
+        campaign_log(campaign=campaign, actor=getattr(created_by, "username", "system"),
+                     reason="Created as a draft.")
+    return campaign
+
+
+def _reminder_send_at(parent: Campaign, offer: Offer) -> datetime | None:
+    if not parent.reminder_before:
+        return None
+    return offer.ends_at - parent.reminder_before
+
+
+def _plan_reminder(parent: Campaign, actor: str) -> Answer:
+    """Create or re-time the last-chance child of a scheduled discount campaign."""
+    offer = Offer.objects.get(pk=parent.offer_id)
+    when = _reminder_send_at(parent, offer)
+    reminder = parent.reminders.filter(kind=CampaignKind.LAST_CHANCE).first()
+    if when is None:
+        return Answer(True, "")
+    problem = None
+    if when >= offer_send_deadline(offer):
+        problem = "it would fall within the safety margin before the offer's end"
+    elif parent.send_at and when <= parent.send_at:
+        problem = "it would go before (or with) the discount email itself"
+    elif when <= timezone.now():
+        problem = "that time has already passed"
+    if problem:
+        return Answer(False, f"The last-chance reminder cannot be planned: {problem}.")
+    if reminder is None:
+        reminder = Campaign.objects.create(
+            kind=CampaignKind.LAST_CHANCE, parent=parent, offer_id=parent.offer_id,
+            name=f"Last chance: {parent.name}", send_at=when, audience=parent.audience,
+            subject="", preheader="", message="", created_by=parent.created_by,
+        )
+        reminder.audience_series.set(parent.audience_series.all())
+        campaign_log(campaign=reminder, actor=actor, reason="Created with its discount campaign.")
+    elif reminder.status in (S.DRAFT, S.SCHEDULED) and reminder.send_at != when:
+        Campaign.objects.filter(pk=reminder.pk).update(send_at=when)
+        campaign_log(campaign=reminder, actor=actor, reason=f"Re-planned for {when:%Y-%m-%d %H:%M}"
+                     " UTC.")
+        reminder.refresh_from_db()
+    if reminder.status == S.DRAFT:
+        campaign_transition(
+            campaign=reminder, to_status=S.SCHEDULED, actor=actor,
+            reason=f"Scheduled with its discount campaign, {parent.reminder_before} before the "
+            "offer ends.",
+        )
+    return Answer(True, f" The last-chance reminder goes at {when:%Y-%m-%d %H:%M} UTC.")
+
+
+# -- editor actions ----------------------------------------------------------------------------
+def campaign_preflight(*, campaign: Campaign, send_at: datetime) -> list[str]:
+    """The pre-send checks as they stand now, for a send at ``send_at``."""
+    rendered = campaign_render(campaign=campaign)
+    provider = campaign.provider or settings.EMAIL_PROVIDER
+    size = None if provider == "mailchimp" else audience_recipients(campaign).count()
+    return campaign_check(campaign=campaign, rendered=rendered, send_time=send_at,
+                          audience_size=size)
+
+
+def campaign_schedule(
+    *, campaign: Campaign, send_at: datetime, actor: str, reason: str = ""
+) -> Answer:
+    """Schedule a draft (send_at now means "send now"). Checks first; one wins of two clicks."""
+    send_at = max(send_at, timezone.now())
+    campaign.refresh_from_db()
+    if campaign.status != S.DRAFT:
+        return Answer(False, f"“{campaign.name}” is already "
+                      f"{campaign.get_status_display().lower()}; nothing was changed.")
+    problems = campaign_preflight(campaign=campaign, send_at=send_at)
+    if problems:
+        return Answer(False, "Not scheduled: " + " ".join(problems))
+    with transaction.atomic():
+        moved = campaign_transition(
+            campaign=campaign, to_status=S.SCHEDULED, actor=actor,
+            reason=reason or f"Scheduled for {send_at:%Y-%m-%d %H:%M} UTC.",
+            from_statuses=(S.DRAFT,),
+            fields={"send_at": send_at, "provider": campaign.provider or settings.EMAIL_PROVIDER},
+        )
+        if not moved:
+            return Answer(False, f"“{campaign.name}” was just "
+                          f"{campaign.get_status_display().lower()} by someone else; nothing "
+                          "was changed.")
+        planned = Answer(True, "")
+        if campaign.kind == CampaignKind.DISCOUNT:
+            planned = _plan_reminder(campaign, actor)
+        if planned.ok:
+            campaign_due.send(sender=Campaign, campaign_id=campaign.pk, send_at=send_at)
+        else:
+            transaction.set_rollback(True)  # the reminder cannot be planned: schedule nothing
+    campaign.refresh_from_db()
+    if not planned.ok:
+        return Answer(False, "Not scheduled: " + planned.message)
+    extra = planned.message
+    return Answer(True, f"“{campaign.name}” is scheduled for {send_at:%Y-%m-%d %H:%M} UTC."
+                  + extra)
+
+
+def campaign_cancel(*, campaign: Campaign, actor: str, reason: str = "") -> Answer:
+    campaign.refresh_from_db()
+    if campaign.status not in (S.DRAFT, S.SCHEDULED):
+        return Answer(False, f"“{campaign.name}” is {campaign.get_status_display().lower()}; "
+                      "it can no longer be cancelled.")
+    moved = campaign_transition(
+        campaign=campaign, to_status=S.CANCELLED, actor=actor,
+        reason=reason or "Cancelled by an editor.", from_statuses=(S.DRAFT, S.SCHEDULED),
+    )
+    if not moved:
+        return Answer(False, f"“{campaign.name}” was just "
+                      f"{campaign.get_status_display().lower()}; it can no longer be cancelled.")
+    for reminder in campaign.reminders.filter(status__in=(S.DRAFT, S.SCHEDULED)):
+        campaign_transition(
+            campaign=reminder, to_status=S.CANCELLED, actor=actor,
+            reason="Its discount campaign was cancelled.", from_statuses=(S.DRAFT, S.SCHEDULED),
+        )
+    return Answer(True, f"“{campaign.name}” is cancelled.")
+
+
+def campaigns_replan_for_offer(*, offer_id: int, actor: str = "offer change") -> list[str]:
+    """The offer's window or state changed: re-time or cancel the campaigns that depend on it.
+
+    In-flight campaigns need nothing here: the guard before the provider call reads the offer
+    afresh. Returns one line per campaign touched.
+    """
+    offer = Offer.objects.get(pk=offer_id)
+    deadline = offer_send_deadline(offer)
+    touched = []
+    waiting = Campaign.objects.filter(offer_id=offer_id, status__in=(S.DRAFT, S.SCHEDULED))
+    for campaign in waiting.order_by("kind", "pk"):
+        reason = None
+        if not offer.live:
+            reason = "Cancelled: the offer was unpublished."
+        elif campaign.kind == CampaignKind.LAST_CHANCE:
+            parent = campaign.parent
+            when = _reminder_send_at(parent, offer)
+            if when is None or when >= deadline or when <= timezone.now() or (
+                parent.send_at and when <= parent.send_at
+            ):
+                reason = ("Cancelled: with the offer's new end "
+                          f"({offer.ends_at:%Y-%m-%d %H:%M} UTC) the reminder has no valid time.")
+            elif when != campaign.send_at:
+                Campaign.objects.filter(pk=campaign.pk).update(send_at=when)
+                campaign_log(campaign=campaign, actor=actor,
+                             reason=f"Re-planned for {when:%Y-%m-%d %H:%M} UTC: the offer now "
+                             f"ends at {offer.ends_at:%Y-%m-%d %H:%M} UTC.")
+                touched.append(f"{campaign.name}: re-planned")
+        elif campaign.send_at and campaign.send_at >= deadline:
+            reason = (f"Cancelled: the offer now ends at {offer.ends_at:%Y-%m-%d %H:%M} UTC, "
+                      "before this campaign's send time (less the safety margin).")
+        if reason:
+            campaign_transition(campaign=campaign, to_status=S.CANCELLED, actor=actor,
+                                reason=reason, from_statuses=(S.DRAFT, S.SCHEDULED))
+            touched.append(f"{campaign.name}: cancelled")
+    return touched
+
+
+def campaign_preview(*, campaign: Campaign) -> RenderedEmail:
+    """What a reader sees (merge tags filled with a sample link), or the stored copy once sent."""
+    if campaign.sent_html:
+        rendered = RenderedEmail(campaign.sent_subject, campaign.sent_preheader,
+                                 campaign.sent_html, campaign.sent_text)
+    else:
+        rendered = campaign_render(campaign=campaign)
+    html_part, text_part = personalize(
+        rendered, unsubscribe_url=f"{settings.BASE_URL}/api/subscribers/unsubscribe/PREVIEW"
+    )
+    return RenderedEmail(rendered.subject, rendered.preheader, html_part, text_part)
+
+
+def campaign_send_test(*, campaign: Campaign, emails: list[str], actor: str) -> Answer:
+    """Send the rendered email to test addresses, marked as a test. Never touches the status."""
+    if not emails:
+        return Answer(False, "Add at least one test address first (Campaigns → Test addresses).")
+    rendered = campaign_render(campaign=campaign)
+    provider = campaign.provider or settings.EMAIL_PROVIDER
+    try:
+        if provider == "mailchimp":
+            _mailchimp_test(campaign, rendered, emails)
+        else:
+            _local_test(rendered, emails)
+    except (ProviderError, OSError) as error:
+        return Answer(False, f"The test was not sent: {error}")
+    campaign_log(campaign=campaign, actor=actor, reason=f"Test sent to {', '.join(emails)}.")
+    return Answer(True, f"Test sent to {', '.join(emails)}.")
+
+
+def _local_test(rendered: RenderedEmail, emails: list[str]) -> None:
+    html_part, text_part = personalize(
+        rendered, unsubscribe_url=f"{settings.BASE_URL}/api/subscribers/unsubscribe/TEST"
+    )
+    with get_connection(fail_silently=False) as connection:
+        for email in emails:
+            message = EmailMultiAlternatives(
+                subject=f"[Test] {rendered.subject}", body=text_part,
+                from_email=settings.DEFAULT_FROM_EMAIL, to=[email], connection=connection,
+            )
+            message.attach_alternative(html_part, "text/html")
+            message.send()
+
+
+def _mailchimp_test(campaign: Campaign, rendered: RenderedEmail, emails: list[str]) -> None:
+    # A throwaway draft at Mailchimp, so the real campaign's id and status stay untouched.
+    provider = get_provider("mailchimp")
+    draft_id = provider.campaign_create(
+        title=f"partwork #{campaign.pk} TEST", subject=f"[Test] {rendered.subject}",
+        preheader=rendered.preheader, segment_opts=None,
+    )
+    provider.campaign_set_content(draft_id, html=rendered.html, text=rendered.text)
+    provider.campaign_send_test(draft_id, emails=emails)
+
+
+def campaign_report(*, campaign: Campaign) -> dict:
+    """Sends, opens and clicks (Mailchimp's report) or the local ledger's counts."""
+    if campaign.provider == "mailchimp" and campaign.provider_campaign_id:
+        if campaign.status != S.SENT:
+            return {"source": "mailchimp", "available": False,
+                    "note": "Mailchimp reports exist once the campaign is sent."}
+        try:
+            report = get_provider("mailchimp").campaign_report(campaign.provider_campaign_id)
+        except ProviderError as error:
+            return {"source": "mailchimp", "available": False, "note": str(error)}
+        return {"source": "mailchimp", "available": True, **report}
+    counts = ledger_counts(campaign)
+    return {"source": "local", "available": counts.total > 0, "sent": counts.sent,
+            "pending": counts.pending, "sending": counts.sending, "failed": counts.failed,
+            "uncertain": counts.uncertain, "total": counts.total}

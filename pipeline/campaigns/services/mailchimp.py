@@ -1,0 +1,190 @@
+"""The Mailchimp path, exactly once: Mailchimp has no idempotency key, so the order is ours.
+
+1. create the campaign at Mailchimp and persist its id at once (its own commit);
+2. put the content; record the stored copy; status CREATED;
+3. expiry guard; commit SEND_REQUESTED; only then call actions/send;
+4. on any doubt (timeout, dropped answer, 5xx, a crash, a redelivered task) read the campaign's
+   status at Mailchimp and trust it: ``save``/``paused`` means not sent (try again, guarded),
+   ``schedule``/``sending``/``sent`` means done. Never resend blindly.
+"""
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from pipeline.campaigns.models import Campaign, CampaignStatus
+from pipeline.campaigns.services.audience import (
+    AudienceError,
+    audience_description,
+    audience_mailchimp_segment,
+)
+from pipeline.campaigns.services.checks import campaign_check
+from pipeline.campaigns.services.claims import campaign_release, max_attempts
+from pipeline.campaigns.services.rendering import campaign_render
+from pipeline.campaigns.services.state import campaign_log, campaign_transition
+from pipeline.campaigns.services.timing import campaign_expiry
+from pipeline.providers.base import ProviderError
+from pipeline.providers.mailchimp import MailchimpProvider, MailchimpProviderError
+
+logger = logging.getLogger(__name__)
+S = CampaignStatus
+DONE_AT_MAILCHIMP = {"schedule", "sending", "sent"}
+NOT_SENT_AT_MAILCHIMP = {"save", "paused"}
+
+
+def _fail(campaign: Campaign, worker: str, reason: str) -> str:
+    campaign_transition(
+        campaign=campaign, to_status=S.FAILED, reason=reason, actor=worker,
+        fields={"claimed_until": None, "last_error": reason[:2000]},
+    )
+    return S.FAILED
+
+
+def mailchimp_deliver(*, campaign: Campaign, provider: MailchimpProvider, worker: str) -> str:
+    """Take a claimed campaign as far as it goes now; returns the status it ends in."""
+    if campaign.status == S.CLAIMED:
+        status = _create(campaign, provider, worker)
+        if status != S.CREATED:
+            return status
+    if campaign.status == S.CREATED:
+        return _request_send(campaign, provider, worker)
+    if campaign.status == S.SEND_REQUESTED:
+        return _reconcile(campaign, provider, worker)
+    return campaign.status
+
+
+def _create(campaign: Campaign, provider: MailchimpProvider, worker: str) -> str:
+    now = timezone.now()
+    rendered = campaign_render(campaign=campaign)
+    problems = campaign_check(
+        campaign=campaign, rendered=rendered, send_time=now, audience_size=None
+    )
+    if problems:
+        return _fail(campaign, worker, "Blocked by the pre-send checks: " + " ".join(problems))
+    try:
+        segment = audience_mailchimp_segment(campaign)
+    except AudienceError as error:
+        return _fail(campaign, worker, str(error))
+    try:
+        if not campaign.provider_campaign_id:
+            provider_id = provider.campaign_create(
+                title=f"partwork #{campaign.pk}: {campaign.name}"[:100],
+                subject=rendered.subject, preheader=rendered.preheader, segment_opts=segment,
+            )
+            # Persist the id before anything else can fail: from here on we can always ask
+            # Mailchimp about this campaign instead of guessing.
+            Campaign.objects.filter(pk=campaign.pk).update(
+                provider=provider.name, provider_campaign_id=provider_id
+            )
+            campaign.refresh_from_db()
+        provider.campaign_set_content(
+            campaign.provider_campaign_id, html=rendered.html, text=rendered.text
+        )
+    except ProviderError as error:
+        if error.retryable:
+            campaign_release(campaign=campaign, worker=worker, reason=str(error))
+            return campaign.status
+        return _fail(campaign, worker, f"Mailchimp refused the campaign: {error}")
+    campaign_transition(
+        campaign=campaign, to_status=S.CREATED, actor=worker,
+        reason=f"Created at Mailchimp as {campaign.provider_campaign_id}.",
+        fields={
+            "sent_subject": rendered.subject,
+            "sent_preheader": rendered.preheader,
+            "sent_html": rendered.html,
+            "sent_text": rendered.text,
+            "sent_audience": audience_description(campaign),
+        },
+    )
+    return S.CREATED
+
+
+def _request_send(campaign: Campaign, provider: MailchimpProvider, worker: str) -> str:
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if locked.status != S.CREATED or locked.claimed_by != worker:
+            campaign.refresh_from_db()
+            return campaign.status
+        now = timezone.now()
+        # The second expiry guard, right before the provider call.
+        expiry = campaign_expiry(campaign=locked, at=now)
+        if expiry:
+            campaign_transition(
+                campaign=campaign, to_status=S.EXPIRED, reason=expiry.reason, actor=worker,
+                fields={"claimed_until": None},
+            )
+            return S.EXPIRED
+        campaign_transition(
+            campaign=campaign, to_status=S.SEND_REQUESTED, actor=worker,
+            reason="Calling Mailchimp actions/send.", fields={"send_requested_at": now},
+        )
+    # Committed: whatever happens next, a later look reads Mailchimp's status first.
+    try:
+        provider.campaign_send(campaign.provider_campaign_id)
+    except ProviderError as error:
+        campaign_log(campaign=campaign, actor=worker,
+                     reason=f"actions/send did not answer cleanly ({error}); reading the status.")
+        return _reconcile(campaign, provider, worker, send_error=error)
+    return _reconcile(campaign, provider, worker, answered=True)
+
+
+def _reconcile(
+    campaign: Campaign,
+    provider: MailchimpProvider,
+    worker: str,
+    *,
+    answered: bool = False,
+    send_error: ProviderError | None = None,
+) -> str:
+    try:
+        status, emails_sent = provider.campaign_status(campaign.provider_campaign_id)
+    except ProviderError as error:
+        if answered:
+            # Mailchimp accepted the send (204); only the count is unknown.
+            return _mark_sent(campaign, worker, "actions/send accepted (204).", None)
+        campaign_release(
+            campaign=campaign, worker=worker,
+            reason=f"Could not read the campaign's status at Mailchimp: {error}",
+        )
+        return campaign.status
+    if status in DONE_AT_MAILCHIMP:
+        how = "actions/send accepted" if answered else "after an unclear answer"
+        return _mark_sent(
+            campaign, worker, f"Mailchimp reports status {status!r} ({how}).", emails_sent
+        )
+    if status in NOT_SENT_AT_MAILCHIMP:
+        # Not sent. Hand it back to "created" so the next try runs the expiry guard again.
+        campaign_transition(
+            campaign=campaign, to_status=S.CREATED, actor=worker,
+            reason=f"Mailchimp still has it as {status!r}: the send was not applied.",
+        )
+        not_retryable = (
+            isinstance(send_error, MailchimpProviderError) and not send_error.retryable
+        )
+        if not_retryable:
+            return _fail(campaign, worker, f"Mailchimp refused to send: {send_error}")
+        if campaign.attempts >= max_attempts():
+            return _fail(
+                campaign, worker,
+                f"Gave up after {campaign.attempts} attempts; last error: "
+                f"{send_error or campaign.last_error}",
+            )
+        campaign_release(
+            campaign=campaign, worker=worker, reason=str(send_error or "send not applied")
+        )
+        return campaign.status
+    return _fail(campaign, worker, f"Mailchimp reports status {status!r}; not sending again.")
+
+
+def _mark_sent(campaign: Campaign, worker: str, reason: str, emails_sent: int | None) -> str:
+    campaign_transition(
+        campaign=campaign, to_status=S.SENT, reason=reason, actor=worker,
+        fields={
+            "sent_at": timezone.now(),
+            "recipient_count": emails_sent,
+            "claimed_until": None,
+            "last_error": "",
+        },
+    )
+    return S.SENT

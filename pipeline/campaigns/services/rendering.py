@@ -1,0 +1,108 @@
+"""Render a campaign: MJML templates (templates/email/campaign/) through mrml, CSS inlined with
+css_inline, and a plain-text part from a sibling template. Links and images are absolute.
+
+The rendered email (pipeline.providers.message.RenderedEmail) keeps Mailchimp's merge tags.
+"""
+
+import html
+import re
+
+import css_inline
+import mrml
+from django.conf import settings
+from django.template.loader import render_to_string
+from wagtail.rich_text import expand_db_html
+
+from cms.selectors import public_url
+from pipeline.campaigns.models import Campaign, CampaignKind
+from pipeline.campaigns.services.timing import offer_end_phrase, reader_time_zone
+from pipeline.providers.message import RenderedEmail
+
+_RELATIVE_ATTR = re.compile(r'(\s(?:href|src)=")(/(?!/)[^"]*)"')
+
+
+def absolutize(markup: str) -> str:
+    """Turn root-relative href/src values (Wagtail rich text links, images) into absolute URLs."""
+    return _RELATIVE_ATTR.sub(lambda m: f'{m.group(1)}{settings.BASE_URL}{m.group(2)}"', markup)
+
+
+def absolute_url(url: str) -> str:
+    if url.startswith("/") and not url.startswith("//"):
+        return settings.BASE_URL + url
+    return url
+
+
+def rich_text_to_plain(markup: str) -> str:
+    """Readable text for the plain-text part: links as "words (url)", paragraphs on their own."""
+    markup = re.sub(
+        r'<a\s[^>]*href="([^"]*)"[^>]*>(.*?)</a>',
+        lambda m: m.group(2) if m.group(1) in m.group(2) else f"{m.group(2)} ({m.group(1)})",
+        markup,
+        flags=re.S,
+    )
+    markup = re.sub(r"<br\s*/?>", "\n", markup)
+    markup = re.sub(r"</(p|h\d|li)>", "\n\n", markup)
+    text = html.unescape(re.sub(r"<[^>]+>", "", markup))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _context(campaign: Campaign) -> tuple[str, dict]:
+    message_html = absolutize(expand_db_html(campaign.message)) if campaign.message else ""
+    context = {
+        "site_name": settings.WAGTAIL_SITE_NAME,
+        "masthead": settings.WAGTAIL_SITE_NAME,
+        "message_html": message_html,
+        "message_text": rich_text_to_plain(message_html),
+    }
+    if campaign.kind == CampaignKind.ANNOUNCEMENT:
+        part = campaign.part
+        series = part.series
+        subject = campaign.subject or f"{series.title}, part {part.part_number}: {part.title}"
+        preheader = campaign.preheader or (part.standfirst or "")[:150]
+        image = series.hero_image
+        context.update(
+            series_title=series.title,
+            part_number=part.part_number,
+            part_title=part.title,
+            standfirst=part.standfirst,
+            part_url=public_url(part),
+            image_url=absolute_url(image.get_rendition("width-1200").url) if image else "",
+        )
+        return "announcement", {**context, "subject": subject, "preheader": preheader}
+
+    offer = campaign.offer
+    ends = offer_end_phrase(ends_at=offer.ends_at, tz=reader_time_zone(campaign))
+    if campaign.kind == CampaignKind.LAST_CHANCE:
+        headline = f"Last chance: {offer.percent_off}% off with code {offer.code}"
+        default_subject = f"Last chance: {offer.percent_off}% off ends {ends}"
+        template = "last_chance"
+    else:
+        headline = f"{offer.percent_off}% off with code {offer.code}"
+        default_subject = f"{offer.percent_off}% off with code {offer.code}, until {ends}"
+        template = "discount"
+    context.update(
+        headline=headline,
+        percent_off=offer.percent_off,
+        code=offer.code,
+        ends_phrase=ends,
+        landing_url=absolute_url(offer.landing_url),
+        terms=offer.terms,
+    )
+    return template, {
+        **context,
+        "subject": campaign.subject or default_subject,
+        "preheader": campaign.preheader or f"The code {offer.code} works until {ends}.",
+    }
+
+
+def campaign_render(*, campaign: Campaign) -> RenderedEmail:
+    """The email as it goes to the provider (merge tags still in)."""
+    template, context = _context(campaign)
+    mjml_source = render_to_string(f"email/campaign/{template}.mjml", context)
+    output = mrml.to_html(mjml_source)
+    html_part = css_inline.CSSInliner(keep_style_tags=True).inline(output.content)
+    text_part = render_to_string(f"email/campaign/{template}.txt", context).strip() + "\n"
+    return RenderedEmail(
+        subject=context["subject"], preheader=context["preheader"], html=html_part,
+        text=text_part,
+    )

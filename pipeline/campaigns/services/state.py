@@ -1,0 +1,87 @@
+"""The campaign state machine: which moves are allowed, and the one function that makes them.
+
+A move is a conditional UPDATE (``WHERE status = <expected>``) plus a CampaignTransition row in
+the same transaction, so of two workers or two editors moving the same campaign, exactly one
+wins and the other is told so (the function returns False).
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from pipeline.campaigns.models import Campaign, CampaignStatus, CampaignTransition
+
+S = CampaignStatus
+
+ALLOWED: dict[str, set[str]] = {
+    S.DRAFT: {S.SCHEDULED, S.CANCELLED},
+    S.SCHEDULED: {S.DRAFT, S.CLAIMED, S.CANCELLED, S.EXPIRED},
+    # Local delivery goes claimed → send_requested (its ledger takes over); Mailchimp goes
+    # claimed → created → send_requested. A retryable error hands the campaign back (scheduled).
+    S.CLAIMED: {S.CREATED, S.SEND_REQUESTED, S.SCHEDULED, S.EXPIRED, S.FAILED, S.CANCELLED},
+    S.CREATED: {S.SEND_REQUESTED, S.EXPIRED, S.FAILED, S.CANCELLED},
+    # After "send requested" only the provider's own answer decides: sent, or (its status still
+    # says not sent) back to created for another try, expired, or failed.
+    S.SEND_REQUESTED: {S.SENT, S.CREATED, S.EXPIRED, S.FAILED},
+    S.SENT: set(),
+    S.EXPIRED: set(),
+    S.CANCELLED: set(),
+    S.FAILED: set(),
+}
+
+
+class TransitionRefused(Exception):
+    pass
+
+
+def campaign_transition(
+    *,
+    campaign: Campaign,
+    to_status: str,
+    reason: str,
+    actor: str,
+    from_statuses: tuple[str, ...] | None = None,
+    fields: dict | None = None,
+) -> bool:
+    """Move ``campaign`` to ``to_status`` if it is still in one of ``from_statuses``.
+
+    ``from_statuses`` defaults to the campaign's status as loaded. Returns False (and changes
+    nothing) when another process moved it first. ``fields`` are written in the same UPDATE.
+    The in-memory object is refreshed either way.
+    """
+    expected = tuple(from_statuses or (campaign.status,))
+    for status in expected:
+        if to_status not in ALLOWED[status]:
+            raise TransitionRefused(f"A campaign cannot go from {status} to {to_status}.")
+    now = timezone.now()
+    with transaction.atomic():
+        current = (
+            Campaign.objects.select_for_update().filter(pk=campaign.pk)
+            .values_list("status", flat=True).first()
+        )
+        if current not in expected:
+            campaign.refresh_from_db()
+            return False
+        updates = {"status": to_status, "updated_at": now, **(fields or {})}
+        Campaign.objects.filter(pk=campaign.pk, status=current).update(**updates)
+        CampaignTransition.objects.create(
+            campaign_id=campaign.pk,
+            from_status=current,
+            to_status=to_status,
+            reason=reason[:2000],
+            actor=actor[:200],
+            at=now,
+        )
+    campaign.refresh_from_db()
+    return True
+
+
+def campaign_log(*, campaign: Campaign, reason: str, actor: str) -> None:
+    """Record an event that does not change the status (a reclaim, a retry, a reconcile)."""
+    CampaignTransition.objects.create(
+        campaign_id=campaign.pk,
+        from_status=campaign.status,
+        to_status=campaign.status,
+        reason=reason[:2000],
+        actor=actor[:200],
+        at=timezone.now(),
+    )

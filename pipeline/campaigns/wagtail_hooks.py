@@ -1,0 +1,281 @@
+"""Wagtail admin for campaigns: the list, the discount form, the campaign page (preview, test,
+schedule, cancel, log, report), announcement settings, and the part editor's panel.
+
+Scheduling and sending to the list need the separate ``campaigns.send_campaign`` permission;
+editors without it can write and preview campaigns and send tests.
+"""
+
+from datetime import datetime
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+from wagtail import hooks
+from wagtail.admin.panels import Panel
+from wagtail.admin.ui.tables import Column, TitleColumn
+from wagtail.admin.views.generic import WagtailAdminTemplateMixin
+from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.snippets import (
+    CreateView,
+    EditView,
+    SnippetViewSet,
+    SnippetViewSetGroup,
+)
+
+from cms.models import PartPage
+from pipeline.campaigns.models import (
+    Campaign,
+    CampaignKind,
+    CampaignStatus,
+    CampaignTestAddress,
+    Delivery,
+    DeliveryState,
+    PartAnnouncementOverride,
+    SeriesAnnouncementSetting,
+)
+from pipeline.campaigns.services.campaigns import (
+    campaign_cancel,
+    campaign_log,
+    campaign_preflight,
+    campaign_preview,
+    campaign_report,
+    campaign_schedule,
+    campaign_send_test,
+)
+
+SEND_PERMISSION = "campaigns.send_campaign"
+
+
+def _manage_url(campaign) -> str:
+    return reverse("pipeline_campaign_manage", args=[campaign.pk])
+
+
+class CampaignCreateView(CreateView):
+    def save_instance(self):
+        instance = super().save_instance()
+        campaign_log(campaign=instance, actor=self.request.user.get_username(),
+                     reason="Created as a draft in the admin.")
+        return instance
+
+    def get_success_url(self):
+        return _manage_url(self.object)
+
+
+class CampaignEditView(EditView):
+    def dispatch(self, request, *args, **kwargs):
+        campaign = get_object_or_404(Campaign, pk=kwargs.get("pk"))
+        if campaign.status != CampaignStatus.DRAFT or campaign.kind != CampaignKind.DISCOUNT:
+            status = campaign.get_status_display().lower()
+            messages.warning(request, f"“{campaign.name}” is {status}: only draft discount "
+                             "campaigns can be edited.")
+            return redirect(_manage_url(campaign))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_success_url(self):
+        return _manage_url(self.object)
+
+
+class CampaignViewSet(SnippetViewSet):
+    model = Campaign
+    icon = "mail"
+    menu_label = "Campaigns"
+    add_to_admin_menu = False
+    add_view_class = CampaignCreateView
+    edit_view_class = CampaignEditView
+    list_display = [
+        TitleColumn("name", label="Campaign", get_url=_manage_url),
+        "kind",
+        Column("status", label="Status", accessor="get_status_display"),
+        "send_at",
+        "offer",
+        "recipient_count",
+        "updated_at",
+    ]
+    list_filter = ["kind", "status", "provider"]
+    ordering = ["-created_at"]
+
+
+class TestAddressViewSet(SnippetViewSet):
+    model = CampaignTestAddress
+    icon = "user"
+    menu_label = "Test addresses"
+    list_display = ["email", "note"]
+
+
+class SeriesSettingViewSet(SnippetViewSet):
+    model = SeriesAnnouncementSetting
+    icon = "cog"
+    menu_label = "Announce new parts"
+    list_display = ["series", "announce_automatically"]
+
+
+class PartOverrideViewSet(SnippetViewSet):
+    model = PartAnnouncementOverride
+    icon = "cog"
+    menu_label = "Part overrides"
+    list_display = ["part", "choice"]
+
+
+class CampaignsGroup(SnippetViewSetGroup):
+    menu_label = "Campaigns"
+    menu_icon = "mail"
+    menu_order = 260
+    items = (CampaignViewSet, TestAddressViewSet, SeriesSettingViewSet, PartOverrideViewSet)
+
+
+register_snippet(CampaignsGroup)
+
+
+class CampaignManageView(WagtailAdminTemplateMixin, TemplateView):
+    template_name = "campaigns/admin/campaign_manage.html"
+    header_icon = "mail"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.has_perm("campaigns.view_campaign") and not request.user.has_perm(
+            "campaigns.change_campaign"
+        ):
+            raise PermissionDenied
+        self.campaign = get_object_or_404(Campaign, pk=kwargs["pk"])
+        self.page_title = self.campaign.name
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        campaign = self.campaign
+        preview = error = None
+        try:
+            preview = campaign_preview(campaign=campaign)
+        except Exception as exc:  # a broken template must not hide the page
+            error = f"The preview could not be rendered: {exc}"
+        problems = []
+        if campaign.status == CampaignStatus.DRAFT and preview:
+            problems = campaign_preflight(campaign=campaign,
+                                          send_at=campaign.send_at or timezone.now())
+        context.update(
+            campaign=campaign,
+            preview=preview,
+            preview_error=error,
+            problems=problems,
+            may_send=self.request.user.has_perm(SEND_PERMISSION),
+            transitions=campaign.transitions.all(),
+            report=campaign_report(campaign=campaign),
+            test_addresses=CampaignTestAddress.objects.all(),
+            uncertain=Delivery.objects.filter(
+                campaign=campaign, state=DeliveryState.UNCERTAIN
+            ).order_by("pk")[:100],
+            reminders=campaign.reminders.all(),
+            editable=campaign.status == CampaignStatus.DRAFT
+            and campaign.kind == CampaignKind.DISCOUNT,
+            edit_url=reverse("wagtailsnippets_pipeline_campaign:edit", args=[campaign.pk]),
+            preview_url=reverse("pipeline_campaign_preview", args=[campaign.pk]),
+        )
+        return context
+
+
+class CampaignPreviewHtmlView(View):
+    def get(self, request, pk):
+        campaign = get_object_or_404(Campaign, pk=pk)
+        response = HttpResponse(campaign_preview(campaign=campaign).html)
+        response["X-Frame-Options"] = "SAMEORIGIN"
+        return response
+
+
+class CampaignActionView(View):
+    """POST only: schedule, send now, cancel, test. Each answers with one clear message."""
+
+    def post(self, request, pk):
+        campaign = get_object_or_404(Campaign, pk=pk)
+        action = request.POST.get("action")
+        actor = request.user.get_username()
+        if action in ("schedule", "send_now", "cancel") and not request.user.has_perm(
+            SEND_PERMISSION
+        ):
+            messages.error(request, "You may prepare campaigns but not send them to the list: "
+                           "ask someone with the “send campaigns” permission.")
+            return redirect(_manage_url(campaign))
+        if action == "schedule":
+            when = _parse_time(request.POST.get("send_at", ""))
+            if when is None:
+                messages.error(request, "Give the send time as YYYY-MM-DD HH:MM (UTC).")
+                return redirect(_manage_url(campaign))
+            answer = campaign_schedule(campaign=campaign, send_at=when, actor=actor)
+        elif action == "send_now":
+            answer = campaign_schedule(campaign=campaign, send_at=timezone.now(), actor=actor,
+                                       reason="Send now, from the admin.")
+        elif action == "cancel":
+            answer = campaign_cancel(campaign=campaign, actor=actor)
+        elif action == "test":
+            emails = request.POST.getlist("test_address")
+            answer = campaign_send_test(campaign=campaign, emails=emails, actor=actor)
+        else:
+            messages.error(request, "Unknown action.")
+            return redirect(_manage_url(campaign))
+        (messages.success if answer.ok else messages.error)(request, answer.message)
+        return redirect(_manage_url(campaign))
+
+
+def _parse_time(raw: str) -> datetime | None:
+    raw = raw.strip().replace("T", " ")
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return timezone.make_aware(datetime.strptime(raw, fmt), timezone.UTC)
+        except ValueError:
+            continue
+    return None
+
+
+@hooks.register("register_admin_urls")
+def _campaign_urls():
+    return [
+        path("campaigns/<int:pk>/", CampaignManageView.as_view(), name="pipeline_campaign_manage"),
+        path("campaigns/<int:pk>/preview.html", CampaignPreviewHtmlView.as_view(),
+             name="pipeline_campaign_preview"),
+        path("campaigns/<int:pk>/action/", CampaignActionView.as_view(),
+             name="pipeline_campaign_action"),
+    ]
+
+
+@hooks.register("register_permissions")
+def _send_permission():
+    from django.contrib.auth.models import Permission
+
+    return Permission.objects.filter(
+        content_type__app_label="campaigns", codename="send_campaign"
+    )
+
+
+class AnnouncementPanel(Panel):
+    """On the part editor: this part's announcement campaign, its status and a link to it."""
+
+    class BoundPanel(Panel.BoundPanel):
+        template_name = "campaigns/admin/announcement_panel.html"
+
+        def get_context_data(self, parent_context=None):
+            context = super().get_context_data(parent_context)
+            part = self.instance
+            campaign = (
+                Campaign.objects.filter(part_id=part.pk, kind=CampaignKind.ANNOUNCEMENT).first()
+                if part.pk else None
+            )
+            context["campaign"] = campaign
+            context["manage_url"] = _manage_url(campaign) if campaign else ""
+            context["override"] = (
+                PartAnnouncementOverride.objects.filter(part_id=part.pk).first()
+                if part.pk else None
+            )
+            return context
+
+        def is_shown(self):
+            return True
+
+
+# Wagtail builds the part's edit handler from content_panels on first use; adding the panel here
+# (hooks load before any admin request) keeps cms/ free of pipeline imports.
+if not any(isinstance(p, AnnouncementPanel) for p in PartPage.content_panels):
+    PartPage.content_panels = [*PartPage.content_panels, AnnouncementPanel(heading="Announcement")]
+

@@ -1,0 +1,324 @@
+"""Joining, confirming, choosing series and leaving the list.
+
+The rules, for every way in (API, Mailchimp webhook, operator):
+- One row per normalized address (unique in the database); concurrent subscribes of one address
+  meet on that row and serialize on its row lock.
+- A subscribe never changes status or series by itself. It records the consent (kind GIVEN, with
+  the exact text, form, IP and the series asked for) and sends a confirmation link; only the
+  click (``subscriber_confirm``) subscribes and applies the series. This holds for a new address,
+  a pending one, an unsubscribed one (suppressed until it confirms again) and a subscribed one
+  (so nobody can change another person's series by typing their address); a subscribed address
+  that asks for nothing it does not already follow gets no email at all.
+- A cleaned address (hard bounce or abuse report) gets no email from a public subscribe: the
+  consent is recorded with a note and nothing is sent, because mailing a dead address again harms
+  delivery for everyone. An operator who knows the address works again calls
+  ``subscriber_allow_reconfirmation``; the next subscribe then sends a confirmation as usual.
+- Unsubscribing is immediate, idempotent, and recorded as a WITHDRAWN consent row.
+- Every change stamps ``status_changed_at`` / ``preferences_changed_at`` so a Mailchimp webhook
+  fired earlier but delivered later cannot undo it.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from cms.models import SeriesPage
+from pipeline.providers.base import SendReceipt, TransactionalEmail, get_provider
+from pipeline.subscribers.email_address import normalize_email
+from pipeline.subscribers.models import (
+    ConsentKind,
+    ConsentRecord,
+    ConsentSource,
+    Subscriber,
+    SubscriberStatus,
+)
+from pipeline.subscribers.tokens import address_digest as digest_of
+from pipeline.subscribers.tokens import (
+    confirm_max_age_days,
+    confirm_url,
+    list_unsubscribe_headers,
+    preferences_url,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_SERIES_PER_REQUEST = 100
+MAX_CONSENT_TEXT = 5000
+MAX_FORM_ID = 200
+
+
+class SubscriberError(ValueError):
+    """A request we refuse; ``str()`` is a message fit for the person who made it."""
+
+
+class UnknownSeries(SubscriberError):
+    pass
+
+
+class LinkNoLongerValid(SubscriberError):
+    pass
+
+
+class AddressBounced(SubscriberError):
+    pass
+
+
+@dataclass(frozen=True)
+class SubscribeOutcome:
+    subscriber: Subscriber
+    consent: ConsentRecord
+    send_confirmation: bool
+
+
+def series_by_slugs(slugs: list[str]) -> list[SeriesPage]:
+    """The live series named, in the order asked; unknown or unpublished slugs are refused."""
+    wanted = list(dict.fromkeys(slug.strip() for slug in slugs if slug and slug.strip()))
+    if len(wanted) > MAX_SERIES_PER_REQUEST:
+        raise SubscriberError(f"Choose at most {MAX_SERIES_PER_REQUEST} series.")
+    found = {s.slug: s for s in SeriesPage.objects.live().filter(slug__in=wanted)}
+    missing = [slug for slug in wanted if slug not in found]
+    if missing:
+        raise UnknownSeries("Unknown series: " + ", ".join(sorted(missing)[:10]) + ".")
+    return [found[slug] for slug in wanted]
+
+
+def _lock(subscriber_id: int) -> Subscriber:
+    return Subscriber.objects.select_for_update().get(pk=subscriber_id)
+
+
+def subscriber_subscribe(
+    *,
+    email: str,
+    series_slugs: list[str],
+    consent_text: str,
+    form_id: str,
+    ip_address: str | None = None,
+    user_agent: str = "",
+    source: str = ConsentSource.API,
+) -> SubscribeOutcome:
+    """Record a request to join; see the module rules for what it changes (almost nothing)."""
+    address = normalize_email(email)
+    consent_text = (consent_text or "").strip()
+    if not consent_text:
+        raise SubscriberError("Consent is required: send the exact text the person agreed to.")
+    if len(consent_text) > MAX_CONSENT_TEXT:
+        raise SubscriberError(f"The consent text is too long (at most {MAX_CONSENT_TEXT}).")
+    if len(form_id or "") > MAX_FORM_ID:
+        raise SubscriberError(f"The form id is too long (at most {MAX_FORM_ID} characters).")
+    series = series_by_slugs(series_slugs)
+    now = timezone.now()
+    with transaction.atomic():
+        created_row, created = Subscriber.objects.get_or_create(
+            email=address, defaults={"status": SubscriberStatus.PENDING, "status_changed_at": now}
+        )
+        subscriber = _lock(created_row.pk)
+        bounced = subscriber.status == SubscriberStatus.CLEANED
+        nothing_new = subscriber.status == SubscriberStatus.SUBSCRIBED and {
+            s.pk for s in series
+        } <= set(subscriber.series.values_list("pk", flat=True))
+        note = ""
+        if bounced:
+            note = "Address was cleaned (bounced): no confirmation sent."
+        elif nothing_new:
+            note = "Already subscribed to every series asked for: no confirmation sent."
+        consent = ConsentRecord.objects.create(
+            subscriber=subscriber,
+            kind=ConsentKind.GIVEN,
+            source=source,
+            recorded_at=now,
+            form_id=form_id or "",
+            consent_text=consent_text,
+            ip_address=ip_address,
+            user_agent=(user_agent or "")[:500],
+            requested_series=[s.slug for s in series],
+            note=note,
+        )
+    logger.info("subscribe %s (%s, new=%s)", subscriber.pk, subscriber.status, created)
+    return SubscribeOutcome(
+        subscriber=subscriber, consent=consent, send_confirmation=not (bounced or nothing_new)
+    )
+
+
+def subscriber_send_confirmation(*, consent_id: int) -> SendReceipt:
+    """Email the double opt-in link for one GIVEN consent; raises ProviderError if not accepted."""
+    consent = ConsentRecord.objects.select_related("subscriber").get(
+        pk=consent_id, kind=ConsentKind.GIVEN
+    )
+    subscriber = consent.subscriber
+    if subscriber.status == SubscriberStatus.CLEANED:
+        raise AddressBounced("This address bounced; no confirmation is sent to it.")
+    titles = list(
+        SeriesPage.objects.filter(slug__in=consent.requested_series).values_list("title", flat=True)
+    )
+    context = {
+        "site_name": getattr(settings, "WAGTAIL_SITE_NAME", "Partwork"),
+        "confirm_url": confirm_url(
+            subscriber_id=subscriber.pk, email=subscriber.email, consent_id=consent.pk
+        ),
+        "series_titles": titles,
+        "already_subscribed": subscriber.status == SubscriberStatus.SUBSCRIBED,
+        "postal_address": settings.POSTAL_ADDRESS,
+        "max_age_days": confirm_max_age_days(),
+    }
+    message = TransactionalEmail(
+        to=subscriber.email,
+        subject=render_to_string("email/subscriber_confirm_subject.txt", context).strip(),
+        text=render_to_string("email/subscriber_confirm.txt", context),
+        html=render_to_string("email/subscriber_confirm.html", context),
+        category="subscriber-confirm",
+    )
+    receipt = get_provider().send_transactional(message)
+    ConsentRecord.objects.filter(pk=consent.pk).update(confirmation_sent_at=timezone.now())
+    return receipt
+
+
+def _check_address(subscriber: Subscriber, digest: str) -> None:
+    if digest_of(subscriber.email) != digest:
+        raise LinkNoLongerValid("This link was made for an address that has since changed.")
+
+
+def subscriber_confirm(
+    *,
+    subscriber_id: int,
+    address_digest: str,
+    consent_id: int,
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> Subscriber:
+    """The double opt-in click: subscribe and apply the series asked for. Idempotent."""
+    now = timezone.now()
+    with transaction.atomic():
+        try:
+            subscriber = _lock(subscriber_id)
+        except Subscriber.DoesNotExist:
+            raise LinkNoLongerValid("This link is not valid.") from None
+        _check_address(subscriber, address_digest)
+        given = ConsentRecord.objects.filter(
+            pk=consent_id, subscriber=subscriber, kind=ConsentKind.GIVEN
+        ).first()
+        if given is None:
+            raise LinkNoLongerValid("This link is not valid.")
+        if given.answered_by.filter(kind=ConsentKind.CONFIRMED).exists():
+            return subscriber  # a second click, or a mail scanner before the person
+        if subscriber.status == SubscriberStatus.CLEANED:
+            raise AddressBounced(
+                "This address bounced, so we cannot subscribe it; please contact us."
+            )
+        wanted = list(SeriesPage.objects.live().filter(slug__in=given.requested_series))
+        if subscriber.status == SubscriberStatus.SUBSCRIBED:
+            subscriber.series.add(*wanted)
+        else:
+            subscriber.series.set(wanted)
+            subscriber.status = SubscriberStatus.SUBSCRIBED
+            subscriber.status_changed_at = now
+        subscriber.confirmed_at = now
+        subscriber.preferences_changed_at = now
+        subscriber.save()
+        ConsentRecord.objects.create(
+            subscriber=subscriber,
+            kind=ConsentKind.CONFIRMED,
+            source=given.source,
+            recorded_at=now,
+            form_id=given.form_id,
+            consent_text=given.consent_text,
+            ip_address=ip_address,
+            user_agent=(user_agent or "")[:500],
+            requested_series=given.requested_series,
+            answers=given,
+        )
+    return subscriber
+
+
+def subscriber_for_link(*, subscriber_id: int, address_digest: str) -> Subscriber:
+    """The subscriber a preferences or unsubscribe link names, if the address still matches."""
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None:
+        raise LinkNoLongerValid("This link is not valid.")
+    _check_address(subscriber, address_digest)
+    return subscriber
+
+
+def subscriber_update_preferences(
+    *, subscriber_id: int, address_digest: str, series_slugs: list[str]
+) -> Subscriber:
+    """Replace the series followed. Status is untouched: preferences never resubscribe."""
+    series = series_by_slugs(series_slugs)
+    with transaction.atomic():
+        subscriber = _lock(subscriber_id)
+        _check_address(subscriber, address_digest)
+        subscriber.series.set(series)
+        subscriber.preferences_changed_at = timezone.now()
+        subscriber.save(update_fields=["preferences_changed_at", "updated_at"])
+    return subscriber
+
+
+def subscriber_unsubscribe(
+    *,
+    subscriber_id: int,
+    address_digest: str | None = None,
+    source: str = ConsentSource.API,
+    ip_address: str | None = None,
+    user_agent: str = "",
+    note: str = "",
+    at: datetime | None = None,
+) -> Subscriber:
+    """Leave the list now. Idempotent; a cleaned address stays cleaned (the stronger block)."""
+    when = at or timezone.now()
+    with transaction.atomic():
+        subscriber = _lock(subscriber_id)
+        if address_digest is not None:
+            _check_address(subscriber, address_digest)
+        if subscriber.status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.CLEANED):
+            return subscriber
+        subscriber.status = SubscriberStatus.UNSUBSCRIBED
+        subscriber.status_changed_at = when
+        subscriber.save(update_fields=["status", "status_changed_at", "updated_at"])
+        ConsentRecord.objects.create(
+            subscriber=subscriber,
+            kind=ConsentKind.WITHDRAWN,
+            source=source,
+            recorded_at=when,
+            ip_address=ip_address,
+            user_agent=(user_agent or "")[:500],
+            note=note[:500],
+        )
+    return subscriber
+
+
+def subscriber_allow_reconfirmation(*, subscriber_id: int, operator_note: str) -> Subscriber:
+    """Operator only: let a cleaned address receive a confirmation link again.
+
+    The address becomes unsubscribed (still suppressed); it is subscribed again only when its
+    owner confirms a new consent.
+    """
+    with transaction.atomic():
+        subscriber = _lock(subscriber_id)
+        if subscriber.status != SubscriberStatus.CLEANED:
+            return subscriber
+        now = timezone.now()
+        subscriber.status = SubscriberStatus.UNSUBSCRIBED
+        subscriber.status_changed_at = now
+        subscriber.save(update_fields=["status", "status_changed_at", "updated_at"])
+        ConsentRecord.objects.create(
+            subscriber=subscriber,
+            kind=ConsentKind.WITHDRAWN,
+            source=ConsentSource.ADMIN,
+            recorded_at=now,
+            note=f"Cleaned address released for reconfirmation: {operator_note}"[:500],
+        )
+    return subscriber
+
+
+def subscriber_email_headers(subscriber: Subscriber) -> dict[str, str]:
+    """List-Unsubscribe headers for any list email to this subscriber (used by campaigns)."""
+    return list_unsubscribe_headers(subscriber_id=subscriber.pk, email=subscriber.email)
+
+
+def subscriber_preferences_url(subscriber: Subscriber) -> str:
+    """The preferences link for the footer of list emails (used by campaigns)."""
+    return preferences_url(subscriber_id=subscriber.pk, email=subscriber.email)
