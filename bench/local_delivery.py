@@ -128,12 +128,9 @@ def run_all(recipients: int, windows: list[int]):
 
     from cms.models import Offer
     from pipeline.campaigns.models import Delivery, DeliveryState
-    from pipeline.campaigns.services.campaigns import (
-        campaign_create_discount,
-        campaign_schedule,
-        campaign_send,
-    )
+    from pipeline.campaigns.services.campaigns import campaign_create_discount, campaign_schedule
     from pipeline.campaigns.services.rendering import campaign_render
+    from pipeline.campaigns.services.sending import campaign_send
     from pipeline.providers.message import personalize
     from pipeline.subscribers.models import Subscriber
     from pipeline.subscribers.tokens import unsubscribe_url

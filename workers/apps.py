@@ -10,4 +10,5 @@ class WorkersConfig(AppConfig):
 
     def ready(self):
         import workers.celery_app  # noqa: F401
+        import workers.receivers  # noqa: F401
         import workers.tasks  # noqa: F401

@@ -18,18 +18,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 app = Celery("partwork")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("publishing"), Queue("mail"))
-app.conf.task_routes = {"workers.tasks.mail.*": {"queue": "mail"}}
 app.conf.beat_schedule = {
     "publishing-sweep": {
         "task": "workers.tasks.publishing.sweep",
         "schedule": settings.PUBLISHING_SWEEP_INTERVAL,
         # A sweep nobody ran in time is dropped, not piled up: the next one finds the same work.
-        "options": {"queue": "publishing", "expires": settings.PUBLISHING_SWEEP_EXPIRES},
+        "options": {"expires": settings.PUBLISHING_SWEEP_EXPIRES},
     },
     "campaigns-sweep": {
         "task": "workers.tasks.campaigns.sweep",
         "schedule": settings.CAMPAIGNS_SWEEP_INTERVAL,
-        "options": {"queue": "publishing", "expires": settings.CAMPAIGNS_SWEEP_INTERVAL * 5},
+        "options": {"expires": settings.CAMPAIGNS_SWEEP_INTERVAL * 5},
     },
 }
 app.autodiscover_tasks(["workers"], related_name="tasks")

@@ -171,7 +171,7 @@ class CampaignManageView(WagtailAdminTemplateMixin, TemplateView):
             reminders=campaign.reminders.all(),
             editable=campaign.status == CampaignStatus.DRAFT
             and campaign.kind == CampaignKind.DISCOUNT,
-            edit_url=reverse("wagtailsnippets_pipeline_campaign:edit", args=[campaign.pk]),
+            edit_url=reverse("wagtailsnippets_campaigns_campaign:edit", args=[campaign.pk]),
             preview_url=reverse("pipeline_campaign_preview", args=[campaign.pk]),
         )
         return context

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from pipeline.audience.models import AudienceSyncRun, SyncRunState
 from tests.audience.conftest import batch_requests, make_subscribers
 from workers.celery_app import app
-from workers.tasks.mail import sync_audience
+from workers.tasks.audience import sync_audience
 
 pytestmark = pytest.mark.django_db
 

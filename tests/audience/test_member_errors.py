@@ -55,15 +55,15 @@ def test_each_refusal_is_recorded_and_the_rest_of_the_batch_goes_through(
     # Operators see the error on the subscriber screens.
     admin = get_user_model().objects.create_superuser("ops", "ops@example.com", "pw")
     client.force_login(admin)
-    listing = client.get(reverse("wagtailsnippets_pipeline_subscriber:list"),
+    listing = client.get(reverse("wagtailsnippets_subscribers_subscriber:list"),
                          {"q": "Forgotten"})  # operators can search by error
     assert forgotten.email.encode() in listing.content
     assert b"Forgotten Email Not Subscribed" in listing.content
     assert rows[20].email.encode() not in listing.content
-    inspect = client.get(reverse("wagtailsnippets_pipeline_subscriber:inspect",
+    inspect = client.get(reverse("wagtailsnippets_subscribers_subscriber:inspect",
                                  args=[compliant.pk]))
     assert b"Member In Compliance State" in inspect.content
-    runs = client.get(reverse("wagtailsnippets_pipeline_audiencesyncrun:list"))
+    runs = client.get(reverse("wagtailsnippets_audience_audiencesyncrun:list"))
     assert runs.status_code == 200
 
 

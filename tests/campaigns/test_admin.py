@@ -37,7 +37,7 @@ def _create(client, offer, **extra):
     data = {"name": "Corrective week", "offer": offer.pk, "send_at": "", "reminder_hours": "24",
             "audience": "all", "subject": "", "preheader": "",
             "message": rich_text("<p>Dear reader, *|FNAME|* a treat.</p>"), **extra}
-    return client.post(reverse("wagtailsnippets_pipeline_campaign:add"), data)
+    return client.post(reverse("wagtailsnippets_campaigns_campaign:add"), data)
 
 
 def test_editor_creates_previews_tests_and_schedules_once(admin_client, series):
@@ -106,7 +106,7 @@ def test_blocked_campaign_shows_why(admin_client, series):
 def test_part_editor_shows_its_announcement(admin_client, series):
     add_subscribers(1, series=[series])
     part = make_part(series, title="Hips")
-    from pipeline.campaigns.services.campaigns import announcement_campaign_create
+    from pipeline.campaigns.services.announcements import announcement_campaign_create
     from pipeline.publishing.models import Announcement
 
     announcement_campaign_create(announcement_id=Announcement.objects.get(part=part).pk)

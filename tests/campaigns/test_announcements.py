@@ -10,12 +10,12 @@ from pipeline.campaigns.models import (
     PartAnnouncementOverride,
     SeriesAnnouncementSetting,
 )
-from pipeline.campaigns.services.campaigns import campaign_send, campaigns_sweep
+from pipeline.campaigns.services.sending import campaign_send, campaigns_sweep
 from pipeline.publishing.models import Announcement
 from pipeline.publishing.services.announcements import announcement_mark_ready
 from tests.campaigns.conftest import add_subscribers
 from tests.support.factories import make_part
-from workers.tasks.publishing import hand_over_announcement
+from workers.tasks.campaigns import hand_over_announcement
 
 S = CampaignStatus
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,9 @@ from pipeline.campaigns.services.campaigns import (
     campaign_cancel,
     campaign_create_discount,
     campaign_schedule,
-    campaign_send,
 )
 from pipeline.campaigns.services.claims import campaign_claim
+from pipeline.campaigns.services.sending import campaign_send
 from tests.campaigns.conftest import add_subscribers, make_offer
 
 S = CampaignStatus

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from pipeline.campaigns.models import Campaign, CampaignStatus, CampaignTestAddress
-from pipeline.campaigns.services.campaigns import campaign_send
+from pipeline.campaigns.services.sending import campaign_send
 from tests.campaigns.conftest import ensure_wagtail_root, make_offer
 from tests.campaigns.mailchimp_helpers import add_members, real_sends, use_emulator
 from tests.support.factories import make_series
@@ -47,7 +47,7 @@ def test_editor_builds_previews_tests_and_sends_a_discount_campaign(
         page.click("button[type=submit]")
         page.wait_for_url("**/admin/")
 
-        page.goto(f"{live_server.url}/admin/snippets/pipeline/campaign/add/")
+        page.goto(f"{live_server.url}/admin/snippets/campaigns/campaign/add/")
         page.fill("#id_name", "Corrective week")
         page.click("text=Choose offer")
         page.click(f"a:has-text('{offer.name}')")

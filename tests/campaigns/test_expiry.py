@@ -14,13 +14,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from pipeline.campaigns.models import Campaign, CampaignKind, CampaignStatus
-from pipeline.campaigns.services.campaigns import (
-    campaign_create_discount,
-    campaign_schedule,
-    campaign_send,
-    campaigns_sweep,
-)
+from pipeline.campaigns.services.campaigns import campaign_create_discount, campaign_schedule
 from pipeline.campaigns.services.claims import campaign_claim
+from pipeline.campaigns.services.sending import campaign_send, campaigns_sweep
 from pipeline.campaigns.services.timing import offer_end_phrase
 from tests.campaigns.conftest import add_subscribers, make_offer
 from tests.support.factories import publish_offer

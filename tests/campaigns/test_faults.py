@@ -5,12 +5,8 @@ import pytest
 from django.utils import timezone
 
 from pipeline.campaigns.models import Campaign, CampaignStatus
-from pipeline.campaigns.services.campaigns import (
-    campaign_create_discount,
-    campaign_schedule,
-    campaign_send,
-    campaigns_sweep,
-)
+from pipeline.campaigns.services.campaigns import campaign_create_discount, campaign_schedule
+from pipeline.campaigns.services.sending import campaign_send, campaigns_sweep
 from pipeline.subscribers.models import Subscriber
 from tests.campaigns.conftest import make_offer
 from tests.campaigns.mailchimp_helpers import add_members, real_sends, use_emulator

@@ -6,11 +6,8 @@ from django.core import mail
 from django.utils import timezone
 
 from pipeline.campaigns.models import CampaignStatus, Delivery, DeliveryState
-from pipeline.campaigns.services.campaigns import (
-    campaign_create_discount,
-    campaign_schedule,
-    campaign_send,
-)
+from pipeline.campaigns.services.campaigns import campaign_create_discount, campaign_schedule
+from pipeline.campaigns.services.sending import campaign_send
 from tests.campaigns.conftest import add_subscribers, make_offer
 
 S = CampaignStatus
@@ -58,7 +55,7 @@ def test_fast_unsubscribe_link_is_the_mailing_list_one_click_url(series):
 
 def test_a_long_campaign_is_handed_on_between_tasks_without_loss_or_repeat(series, settings):
     from pipeline.campaigns.services.claims import campaigns_due
-    from pipeline.campaigns.services.local import CONTINUING
+    from pipeline.campaigns.services.delivery import CONTINUING
 
     settings.CAMPAIGN_SEND_RUN_SECONDS = 0  # hand on after every turn of the loop
     add_subscribers(9, series=[series])

@@ -16,11 +16,8 @@ from django.db.backends.signals import connection_created
 from django.utils import timezone
 
 from pipeline.campaigns.models import CampaignStatus, Delivery, DeliveryState
-from pipeline.campaigns.services.campaigns import (
-    campaign_create_discount,
-    campaign_schedule,
-    campaign_send,
-)
+from pipeline.campaigns.services.campaigns import campaign_create_discount, campaign_schedule
+from pipeline.campaigns.services.sending import campaign_send
 from pipeline.providers.message import RenderedEmail, personalize
 from tests.campaigns.conftest import add_subscribers, make_offer
 from tests.support.smtp_faults import FaultySmtpSink

@@ -7,14 +7,14 @@ import time_machine
 from django.utils import timezone
 
 from pipeline.campaigns.models import Campaign, CampaignStatus
+from pipeline.campaigns.services.announcements import announcement_campaign_create
 from pipeline.campaigns.services.campaigns import (
-    announcement_campaign_create,
     campaign_create_discount,
     campaign_report,
     campaign_schedule,
-    campaign_send,
 )
 from pipeline.campaigns.services.claims import campaign_claim
+from pipeline.campaigns.services.sending import campaign_send
 from pipeline.providers.mailchimp import PROVIDER_RETRY
 from pipeline.publishing.models import Announcement
 from tests.campaigns.conftest import make_offer

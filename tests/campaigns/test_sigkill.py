@@ -20,12 +20,9 @@ import pytest
 from django.utils import timezone
 
 from pipeline.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
-from pipeline.campaigns.services.campaigns import (
-    campaign_create_discount,
-    campaign_schedule,
-    campaigns_sweep,
-)
+from pipeline.campaigns.services.campaigns import campaign_create_discount, campaign_schedule
 from pipeline.campaigns.services.local import ledger_window, smtp_connections
+from pipeline.campaigns.services.sending import campaigns_sweep
 from tests.campaigns.conftest import add_subscribers, ensure_wagtail_root, make_offer
 from tests.campaigns.mailchimp_helpers import add_members, real_sends, use_emulator
 from tests.support.factories import make_series
@@ -59,7 +56,7 @@ def _schedule(offer, number) -> int:
 
 def _run_trials(logs, env, *, max_delay: float) -> tuple[list[int], int]:
     """Returns the campaign ids and how many kills landed while the campaign was in flight."""
-    from workers.tasks.mail import send_campaign
+    from workers.tasks.campaigns import send_campaign
 
     purge_queues()
     rng = random.Random(SEED)

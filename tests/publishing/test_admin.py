@@ -35,7 +35,7 @@ def cadence_form(series, **fields):
 @time_machine.travel(datetime(2026, 3, 1, 12, tzinfo=UTC), tick=False)
 def test_cadence_form_shows_clear_messages(editor):
     series = make_series()
-    url = reverse("wagtailsnippets_pipeline_releasecadence:add")
+    url = reverse("wagtailsnippets_publishing_releasecadence:add")
     response = editor.post(url, cadence_form(series))
     assert response.status_code == 200
     assert "has no valid release slot" in response.content.decode()
@@ -56,7 +56,7 @@ def test_queue_form_refuses_a_past_pin_and_the_plan_shows_the_part(
     series = make_series(title="Moving Well")
     ReleaseCadence.objects.create(series=series, release_time="09:00", monday=True)
     part = make_part(series, live=False, title="Warm up")
-    url = reverse("wagtailsnippets_pipeline_releasequeueentry:add")
+    url = reverse("wagtailsnippets_publishing_releasequeueentry:add")
     response = editor.post(url, {"part": part.pk, "pinned_date": "2026-02-02"})
     assert "is in the past; pin the part to a later date" in response.content.decode()
     with django_capture_on_commit_callbacks(execute=True):
@@ -71,10 +71,10 @@ def test_queue_form_refuses_a_past_pin_and_the_plan_shows_the_part(
 
 def test_announcements_are_listed_read_only(editor):
     part = make_part(make_series(), title="Breathing")
-    listing = editor.get(reverse("wagtailsnippets_pipeline_announcement:list"))
+    listing = editor.get(reverse("wagtailsnippets_publishing_announcement:list"))
     assert "Breathing" in listing.content.decode()
     announcement = Announcement.objects.get(part=part)
-    edit = editor.get(reverse("wagtailsnippets_pipeline_announcement:edit", args=[announcement.pk]))
+    edit = editor.get(reverse("wagtailsnippets_publishing_announcement:edit", args=[announcement.pk]))
     assert edit.status_code in (302, 403)
-    add = editor.get(reverse("wagtailsnippets_pipeline_announcement:add"))
+    add = editor.get(reverse("wagtailsnippets_publishing_announcement:add"))
     assert add.status_code in (302, 403)

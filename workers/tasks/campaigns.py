@@ -1,15 +1,31 @@
-"""The campaigns sweep (beat): finds due and stuck campaigns and queues their sends, so a lost
-broker message or a crashed worker only delays an email."""
+"""Campaign tasks. The sweep and the announcement hand-over touch only the database (``publishing``
+queue); sending talks to Mailchimp or SMTP (``mail`` queue, whose total concurrency stays under
+Mailchimp's ~10 connections per account)."""
 
 from celery import shared_task
 
-from pipeline.campaigns.services.campaigns import campaigns_sweep
-from workers.tasks.mail import send_campaign
+from pipeline.campaigns.services.announcements import announcement_hand_over
+from pipeline.campaigns.services.sending import CONTINUING, campaign_send, campaigns_sweep
 
 
-@shared_task(soft_time_limit=60, time_limit=90)
+@shared_task(queue="mail", soft_time_limit=240, time_limit=300)
+def send_campaign(campaign_id: int) -> str:
+    status = campaign_send(campaign_id=campaign_id)
+    if status == CONTINUING:  # a long list, handed on before the time limit: carry on now
+        send_campaign.delay(campaign_id)
+    return status
+
+
+@shared_task(queue="publishing", soft_time_limit=60, time_limit=90)
 def sweep() -> int:
+    """Find due and stuck campaigns (a lost message or a crashed worker only delays an email)."""
     due = campaigns_sweep()
     for campaign_id in due:
         send_campaign.delay(campaign_id)
     return len(due)
+
+
+@shared_task(queue="publishing", soft_time_limit=30, time_limit=60)
+def hand_over_announcement(announcement_id: int) -> int:
+    """Make the part's announcement campaign (sent at once when its series announces itself)."""
+    return announcement_hand_over(announcement_id=announcement_id).pk

@@ -47,7 +47,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
@@ -550,3 +550,14 @@ def _push(*, run, interests, batch_size, concurrency, factory, outage_attempts, 
             raise
     run.cursor_pk = run.upper_pk
     run.save(update_fields=["cursor_pk"])
+
+
+def audience_sync_task_run(*, full: bool = False) -> dict:
+    """One sync for the worker: its summary, or why it was skipped (another run holds the lock).
+    A Mailchimp outage still raises AudienceSyncInterrupted, for the task to retry later."""
+    try:
+        summary = audience_sync(full=full)
+    except AudienceSyncBusy as busy:
+        logger.info("audience sync skipped: %s", busy)
+        return {"skipped": str(busy)}
+    return asdict(summary)

@@ -1,9 +1,6 @@
-"""Campaign services: create, schedule, cancel, send, re-plan, test, report. No Celery here.
+"""What editors do with a campaign: create, schedule, cancel, re-plan, preview, test, report.
 
-The send path (``campaign_send``) is what a worker runs for one campaign id; it may be called
-any number of times, by any number of workers at once, for the same campaign: the claim, the
-recorded status and the provider's own status make every call after the first a no-op or a
-resumption, never a second send.
+The send path is services/sending.py; announcements are services/announcements.py. No Celery.
 """
 
 import logging
@@ -11,31 +8,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from cms.models import Offer, PartPage
+from cms.models import Offer
 from pipeline.campaigns.models import (
     Campaign,
     CampaignAudience,
     CampaignKind,
     CampaignStatus,
-    PartAnnouncementOverride,
-    SeriesAnnouncementSetting,
 )
-from pipeline.campaigns.services.audience import audience_recipients
 from pipeline.campaigns.services.checks import campaign_check
-from pipeline.campaigns.services.claims import Skipped, campaign_claim, campaigns_due, worker_name
-from pipeline.campaigns.services.local import ledger_counts, local_deliver
-from pipeline.campaigns.services.mailchimp import mailchimp_deliver
+from pipeline.campaigns.services.deliveries import delivery_for, delivery_name
 from pipeline.campaigns.services.rendering import campaign_render
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
 from pipeline.campaigns.services.timing import offer_send_deadline
 from pipeline.campaigns.signals import campaign_due
-from pipeline.providers.base import ProviderError, get_provider
+from pipeline.providers.base import ProviderError
 from pipeline.providers.message import RenderedEmail, personalize
-from pipeline.publishing.models import Announcement
 
 logger = logging.getLogger(__name__)
 S = CampaignStatus
@@ -47,81 +37,6 @@ class Answer:
 
     ok: bool
     message: str
-
-
-# -- sending -----------------------------------------------------------------------------------
-def campaign_send(*, campaign_id: int, worker: str | None = None) -> str:
-    """Claim the campaign and take it as far as it can go now; returns its resulting status
-    (or why nothing was done: busy, in_progress, not_due, waiting...)."""
-    worker = worker or worker_name()
-    claimed = campaign_claim(campaign_id=campaign_id, worker=worker, now=timezone.now())
-    if isinstance(claimed, Skipped):
-        return claimed.status
-    campaign = claimed
-    provider_name = campaign.provider or settings.EMAIL_PROVIDER
-    if not campaign.provider:
-        Campaign.objects.filter(pk=campaign.pk).update(provider=provider_name)
-        campaign.provider = provider_name
-    if provider_name == "mailchimp":
-        return mailchimp_deliver(
-            campaign=campaign, provider=get_provider("mailchimp"), worker=worker
-        )
-    return local_deliver(campaign=campaign, worker=worker)
-
-
-def campaigns_sweep(*, now: datetime | None = None) -> list[int]:
-    """Find work the broker may have lost: announcements without a campaign, due and stuck
-    campaigns. Returns the ids to queue. Safe to run twice at once."""
-    orphans = Announcement.objects.filter(
-        state=Announcement.State.READY, campaign__isnull=True
-    ).values_list("pk", flat=True)[:200]
-    for announcement_id in list(orphans):
-        announcement_campaign_create(announcement_id=announcement_id)
-    return campaigns_due(now=now or timezone.now())
-
-
-# -- announcements -----------------------------------------------------------------------------
-def announce_automatically(part: PartPage) -> bool:
-    override = PartAnnouncementOverride.objects.filter(part=part).first()
-    if override:
-        return override.choice == PartAnnouncementOverride.Choice.ALWAYS
-    setting = SeriesAnnouncementSetting.objects.filter(series_id=part.series_id).first()
-    return setting.announce_automatically if setting else True
-
-
-def announcement_campaign_create(*, announcement_id: int) -> Campaign:
-    """The campaign for an announcement (one per announcement; a second call returns it).
-
-    Scheduled for now when the part's series (or the part's override) announces automatically;
-    otherwise a draft the editor sends from the part.
-    """
-    announcement = Announcement.objects.select_related("part").get(pk=announcement_id)
-    part = announcement.part
-    try:
-        with transaction.atomic():
-            campaign, created = Campaign.objects.get_or_create(
-                announcement=announcement,
-                defaults={
-                    "kind": CampaignKind.ANNOUNCEMENT,
-                    "part": part,
-                    "name": f"Announcement: {part.series.title}, part {part.part_number}",
-                    "audience": CampaignAudience.SERIES,
-                },
-            )
-            if created:
-                campaign.audience_series.set([part.series_id])
-                campaign_log(campaign=campaign, actor="publishing",
-                             reason=f"Created for part {part.pk} going live.")
-    except IntegrityError:  # a concurrent call created it first
-        return Campaign.objects.get(announcement=announcement)
-    if created and announce_automatically(part):
-        answer = campaign_schedule(
-            campaign=campaign, send_at=timezone.now(), actor="publishing",
-            reason="The part went live and its series announces automatically.",
-        )
-        if not answer.ok:  # left as a draft, with the reason on its log for the editor
-            campaign_log(campaign=campaign, actor="publishing", reason=answer.message)
-    return campaign
 
 
 # -- discount campaigns ------------------------------------------------------------------------
@@ -199,8 +114,7 @@ def _plan_reminder(parent: Campaign, actor: str) -> Answer:
 def campaign_preflight(*, campaign: Campaign, send_at: datetime) -> list[str]:
     """The pre-send checks as they stand now, for a send at ``send_at``."""
     rendered = campaign_render(campaign=campaign)
-    provider = campaign.provider or settings.EMAIL_PROVIDER
-    size = None if provider == "mailchimp" else audience_recipients(campaign).count()
+    size = delivery_for(campaign).audience_size(campaign)
     return campaign_check(campaign=campaign, rendered=rendered, send_time=send_at,
                           audience_size=size)
 
@@ -222,7 +136,7 @@ def campaign_schedule(
             campaign=campaign, to_status=S.SCHEDULED, actor=actor,
             reason=reason or f"Scheduled for {send_at:%Y-%m-%d %H:%M} UTC.",
             from_statuses=(S.DRAFT,),
-            fields={"send_at": send_at, "provider": campaign.provider or settings.EMAIL_PROVIDER},
+            fields={"send_at": send_at, "provider": delivery_name(campaign)},
         )
         if not moved:
             return Answer(False, f"“{campaign.name}” was just "
@@ -319,55 +233,14 @@ def campaign_send_test(*, campaign: Campaign, emails: list[str], actor: str) -> 
     if not emails:
         return Answer(False, "Add at least one test address first (Campaigns → Test addresses).")
     rendered = campaign_render(campaign=campaign)
-    provider = campaign.provider or settings.EMAIL_PROVIDER
     try:
-        if provider == "mailchimp":
-            _mailchimp_test(campaign, rendered, emails)
-        else:
-            _local_test(rendered, emails)
+        delivery_for(campaign).send_test(campaign=campaign, rendered=rendered, emails=emails)
     except (ProviderError, OSError) as error:
         return Answer(False, f"The test was not sent: {error}")
     campaign_log(campaign=campaign, actor=actor, reason=f"Test sent to {', '.join(emails)}.")
     return Answer(True, f"Test sent to {', '.join(emails)}.")
 
 
-def _local_test(rendered: RenderedEmail, emails: list[str]) -> None:
-    html_part, text_part = personalize(
-        rendered, unsubscribe_url=f"{settings.BASE_URL}/api/subscribers/unsubscribe/TEST"
-    )
-    with get_connection(fail_silently=False) as connection:
-        for email in emails:
-            message = EmailMultiAlternatives(
-                subject=f"[Test] {rendered.subject}", body=text_part,
-                from_email=settings.DEFAULT_FROM_EMAIL, to=[email], connection=connection,
-            )
-            message.attach_alternative(html_part, "text/html")
-            message.send()
-
-
-def _mailchimp_test(campaign: Campaign, rendered: RenderedEmail, emails: list[str]) -> None:
-    # A throwaway draft at Mailchimp, so the real campaign's id and status stay untouched.
-    provider = get_provider("mailchimp")
-    draft_id = provider.campaign_create(
-        title=f"partwork #{campaign.pk} TEST", subject=f"[Test] {rendered.subject}",
-        preheader=rendered.preheader, segment_opts=None,
-    )
-    provider.campaign_set_content(draft_id, html=rendered.html, text=rendered.text)
-    provider.campaign_send_test(draft_id, emails=emails)
-
-
 def campaign_report(*, campaign: Campaign) -> dict:
     """Sends, opens and clicks (Mailchimp's report) or the local ledger's counts."""
-    if campaign.provider == "mailchimp" and campaign.provider_campaign_id:
-        if campaign.status != S.SENT:
-            return {"source": "mailchimp", "available": False,
-                    "note": "Mailchimp reports exist once the campaign is sent."}
-        try:
-            report = get_provider("mailchimp").campaign_report(campaign.provider_campaign_id)
-        except ProviderError as error:
-            return {"source": "mailchimp", "available": False, "note": str(error)}
-        return {"source": "mailchimp", "available": True, **report}
-    counts = ledger_counts(campaign)
-    return {"source": "local", "available": counts.total > 0, "sent": counts.sent,
-            "pending": counts.pending, "sending": counts.sending, "failed": counts.failed,
-            "uncertain": counts.uncertain, "total": counts.total}
+    return delivery_for(campaign).report(campaign)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from itertools import groupby, islice
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
 from django.db import transaction
 from django.db.models import Count
@@ -38,13 +39,14 @@ from pipeline.campaigns.services.claims import (
     campaign_renew_lease,
     lease_length,
 )
+from pipeline.campaigns.services.delivery import CONTINUING, CampaignDelivery
 from pipeline.campaigns.services.ledger import ledger_move
 from pipeline.campaigns.services.rendering import campaign_render
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
 from pipeline.campaigns.services.timing import campaign_expiry, offer_send_deadline
 from pipeline.providers.campaign_email import CampaignEmail, sender_domain
 from pipeline.providers.campaign_transport import MaybeSent, NotSent, open_transport
-from pipeline.providers.message import RenderedEmail
+from pipeline.providers.message import RenderedEmail, personalize
 from pipeline.subscribers.tokens import UNSUBSCRIBE, absolute_url, make_token
 
 logger = logging.getLogger(__name__)
@@ -76,8 +78,6 @@ def run_seconds() -> float:
     return getattr(settings, "CAMPAIGN_SEND_RUN_SECONDS", 180.0)
 
 
-# What campaign_send returns when a long campaign was handed on to a new task.
-CONTINUING = "continuing"
 
 
 @dataclass
@@ -402,3 +402,34 @@ def _stop_expired(campaign: Campaign, worker: str, reason: str) -> str:
         fields={"claimed_until": None},
     )
     return S.EXPIRED
+
+
+class LocalDelivery(CampaignDelivery):
+    """SMTP (or any Django email backend) with the per-recipient ledger."""
+
+    name = "local"
+
+    def deliver(self, *, campaign: Campaign, worker: str) -> str:
+        return local_deliver(campaign=campaign, worker=worker)
+
+    def audience_size(self, campaign: Campaign) -> int | None:
+        return audience_recipients(campaign).count()
+
+    def send_test(self, *, campaign: Campaign, rendered: RenderedEmail, emails: list[str]) -> None:
+        html_part, text_part = personalize(
+            rendered, unsubscribe_url=f"{settings.BASE_URL}/api/subscribers/unsubscribe/TEST"
+        )
+        with get_connection(fail_silently=False) as connection:
+            for email in emails:
+                message = EmailMultiAlternatives(
+                    subject=f"[Test] {rendered.subject}", body=text_part,
+                    from_email=settings.DEFAULT_FROM_EMAIL, to=[email], connection=connection,
+                )
+                message.attach_alternative(html_part, "text/html")
+                message.send()
+
+    def report(self, campaign: Campaign) -> dict:
+        counts = ledger_counts(campaign)
+        return {"source": self.name, "available": counts.total > 0, "sent": counts.sent,
+                "pending": counts.pending, "sending": counts.sending, "failed": counts.failed,
+                "uncertain": counts.uncertain, "total": counts.total}

@@ -21,11 +21,13 @@ from pipeline.campaigns.services.audience import (
 )
 from pipeline.campaigns.services.checks import campaign_check
 from pipeline.campaigns.services.claims import campaign_release, max_attempts
+from pipeline.campaigns.services.delivery import CampaignDelivery
 from pipeline.campaigns.services.rendering import campaign_render
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
 from pipeline.campaigns.services.timing import campaign_expiry
 from pipeline.providers.base import ProviderError
 from pipeline.providers.mailchimp import MailchimpProvider, MailchimpProviderError
+from pipeline.providers.message import RenderedEmail
 
 logger = logging.getLogger(__name__)
 S = CampaignStatus
@@ -188,3 +190,37 @@ def _mark_sent(campaign: Campaign, worker: str, reason: str, emails_sent: int | 
         },
     )
     return S.SENT
+
+
+class MailchimpDelivery(CampaignDelivery):
+    """One Mailchimp campaign to the audience (or a segment of it), exactly once."""
+
+    name = "mailchimp"
+
+    def __init__(self, provider: MailchimpProvider | None = None):
+        self.provider = provider or MailchimpProvider()
+
+    def deliver(self, *, campaign: Campaign, worker: str) -> str:
+        return mailchimp_deliver(campaign=campaign, provider=self.provider, worker=worker)
+
+    def audience_size(self, campaign: Campaign) -> int | None:
+        return None  # Mailchimp counts its own audience (and checks it when sending)
+
+    def send_test(self, *, campaign: Campaign, rendered: RenderedEmail, emails: list[str]) -> None:
+        # A throwaway draft at Mailchimp, so the real campaign's id and status stay untouched.
+        draft_id = self.provider.campaign_create(
+            title=f"partwork #{campaign.pk} TEST", subject=f"[Test] {rendered.subject}",
+            preheader=rendered.preheader, segment_opts=None,
+        )
+        self.provider.campaign_set_content(draft_id, html=rendered.html, text=rendered.text)
+        self.provider.campaign_send_test(draft_id, emails=emails)
+
+    def report(self, campaign: Campaign) -> dict:
+        if not campaign.provider_campaign_id or campaign.status != S.SENT:
+            return {"source": self.name, "available": False,
+                    "note": "Mailchimp reports exist once the campaign is sent."}
+        try:
+            report = self.provider.campaign_report(campaign.provider_campaign_id)
+        except ProviderError as error:
+            return {"source": self.name, "available": False, "note": str(error)}
+        return {"source": self.name, "available": True, **report}

@@ -48,6 +48,13 @@ class SweepResult:
     max_lateness_seconds: float = 0.0
     stale_announcement_ids: list[int] = field(default_factory=list)
 
+    def summary(self) -> dict:
+        return {
+            "published": len(self.published_revision_ids),
+            "unpublished": len(self.unpublished),
+            "overdue": self.overdue,
+        }
+
 
 @dataclass(frozen=True)
 class _Due:

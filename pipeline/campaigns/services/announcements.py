@@ -1,0 +1,76 @@
+"""A part's announcement campaign: made when the announcement is handed over from publishing,
+sent at once when its series (or the part's override) announces automatically."""
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cms.models import PartPage
+from pipeline.campaigns.models import (
+    Campaign,
+    CampaignAudience,
+    CampaignKind,
+    PartAnnouncementOverride,
+    SeriesAnnouncementSetting,
+)
+from pipeline.campaigns.services.campaigns import campaign_schedule
+from pipeline.campaigns.services.state import campaign_log
+from pipeline.publishing.models import Announcement
+from pipeline.publishing.services.announcements import announcement_mark_ready
+
+
+def announcement_hand_over(*, announcement_id: int) -> Campaign:
+    """Take the announcement from publishing (mark it ready) and make its campaign. Idempotent."""
+    announcement_mark_ready(announcement_id=announcement_id)
+    return announcement_campaign_create(announcement_id=announcement_id)
+
+
+def announcements_without_campaign() -> None:
+    """Ready announcements whose campaign was never made (a lost message): make them now."""
+    orphans = Announcement.objects.filter(
+        state=Announcement.State.READY, campaign__isnull=True
+    ).values_list("pk", flat=True)[:200]
+    for announcement_id in list(orphans):
+        announcement_campaign_create(announcement_id=announcement_id)
+
+
+def announce_automatically(part: PartPage) -> bool:
+    override = PartAnnouncementOverride.objects.filter(part=part).first()
+    if override:
+        return override.choice == PartAnnouncementOverride.Choice.ALWAYS
+    setting = SeriesAnnouncementSetting.objects.filter(series_id=part.series_id).first()
+    return setting.announce_automatically if setting else True
+
+
+def announcement_campaign_create(*, announcement_id: int) -> Campaign:
+    """The campaign for an announcement (one per announcement; a second call returns it).
+
+    Scheduled for now when the part's series (or the part's override) announces automatically;
+    otherwise a draft the editor sends from the part.
+    """
+    announcement = Announcement.objects.select_related("part").get(pk=announcement_id)
+    part = announcement.part
+    try:
+        with transaction.atomic():
+            campaign, created = Campaign.objects.get_or_create(
+                announcement=announcement,
+                defaults={
+                    "kind": CampaignKind.ANNOUNCEMENT,
+                    "part": part,
+                    "name": f"Announcement: {part.series.title}, part {part.part_number}",
+                    "audience": CampaignAudience.SERIES,
+                },
+            )
+            if created:
+                campaign.audience_series.set([part.series_id])
+                campaign_log(campaign=campaign, actor="publishing",
+                             reason=f"Created for part {part.pk} going live.")
+    except IntegrityError:  # a concurrent call created it first
+        return Campaign.objects.get(announcement=announcement)
+    if created and announce_automatically(part):
+        answer = campaign_schedule(
+            campaign=campaign, send_at=timezone.now(), actor="publishing",
+            reason="The part went live and its series announces automatically.",
+        )
+        if not answer.ok:  # left as a draft, with the reason on its log for the editor
+            campaign_log(campaign=campaign, actor="publishing", reason=answer.message)
+    return campaign

@@ -1,0 +1,35 @@
+"""The pipeline's signals, turned into queued tasks once the sending transaction commits.
+
+Services know nothing of Celery: they send the signals their app declares in ``signals.py``, and
+this module (the layer above) queues the work. A message lost here only delays the work: the
+sweeps find it again.
+"""
+
+from django.db import transaction
+from django.dispatch import receiver
+from django.utils import timezone
+
+from pipeline.campaigns.signals import campaign_due
+from pipeline.publishing.signals import announcement_created
+from workers.tasks.campaigns import hand_over_announcement, send_campaign
+
+# Short countdowns only (DESIGN.md: no ETA longer than a few minutes on Redis); later sends are
+# found by the campaigns sweep when they fall due.
+MAX_COUNTDOWN_SECONDS = 120
+
+
+@receiver(announcement_created, dispatch_uid="partwork-queue-announcement-hand-over")
+def _queue_hand_over(announcement_id: int, **kwargs):
+    transaction.on_commit(lambda: hand_over_announcement.delay(announcement_id), robust=True)
+
+
+@receiver(campaign_due, dispatch_uid="partwork-queue-campaign-send")
+def _queue_send(campaign_id: int, send_at=None, **kwargs):
+    wait = (send_at - timezone.now()).total_seconds() if send_at else 0
+    if wait > MAX_COUNTDOWN_SECONDS:
+        return  # the sweep queues it when due
+    countdown = max(0.0, wait)
+    transaction.on_commit(
+        lambda: send_campaign.apply_async((campaign_id,), countdown=countdown or None),
+        robust=True,
+    )

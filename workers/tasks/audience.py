@@ -1,0 +1,16 @@
+"""Audience tasks (the ``mail`` queue: they talk to Mailchimp)."""
+
+from celery import shared_task
+
+from pipeline.audience.services.sync import AudienceSyncInterrupted, audience_sync_task_run
+
+
+# Long: a 100,000-member first sync is ~200 batch calls. Below the broker's visibility timeout
+# (3600 s); if the limit kills it, the run keeps its cursor and the next call resumes it.
+@shared_task(bind=True, queue="mail", soft_time_limit=1800, time_limit=1860, max_retries=20)
+def sync_audience(self, full: bool = False) -> dict:
+    """Sync our list into the Mailchimp audience (resuming an interrupted run)."""
+    try:
+        return audience_sync_task_run(full=full)
+    except AudienceSyncInterrupted as error:  # an outage: the run keeps its cursor; back off
+        raise self.retry(exc=error, countdown=min(300, 30 * 2 ** self.request.retries)) from error
