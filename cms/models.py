@@ -106,10 +106,23 @@ class PartPage(Page):
                 self.part_number = next_part_number(series)
         super().full_clean(*args, **kwargs)
 
+    @classmethod
+    def number_clash(cls, series_id: int, number: int, *, exclude_pk: int | None) -> str | None:
+        """Why ``number`` cannot be used in the series, or None when it is free."""
+        taken = cls.objects.filter(series_id=series_id, part_number=number)
+        if exclude_pk:
+            taken = taken.exclude(pk=exclude_pk)
+        if taken.exists():
+            return (
+                f"Part {number} already exists in this series. Choose another number, or "
+                "renumber the series explicitly."
+            )
+        return None
+
     def clean(self):
         super().clean()
         if self.series_id and self.part_number:
-            message = part_number_clash(self.series_id, self.part_number, exclude_pk=self.pk)
+            message = self.number_clash(self.series_id, self.part_number, exclude_pk=self.pk)
             if message:
                 raise ValidationError({"part_number": message})
 
@@ -128,18 +141,6 @@ class PartPage(Page):
 
     def next_part(self):
         return self.series.live_parts().filter(part_number__gt=self.part_number).first()
-
-
-def part_number_clash(series_id: int, number: int, *, exclude_pk: int | None) -> str | None:
-    taken = PartPage.objects.filter(series_id=series_id, part_number=number)
-    if exclude_pk:
-        taken = taken.exclude(pk=exclude_pk)
-    if taken.exists():
-        return (
-            f"Part {number} already exists in this series. Choose another number, or renumber "
-            "the series explicitly."
-        )
-    return None
 
 
 def next_part_number(series: SeriesPage) -> int:

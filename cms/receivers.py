@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from wagtail.models import Page
 from wagtail.signals import page_published, page_unpublished, post_page_move, published, unpublished
 
 from cms.content_cache import bump_generation
@@ -25,7 +26,5 @@ def _offer_changed(**kwargs):
 
 @receiver(post_delete, dispatch_uid="partwork-page-deleted")
 def _page_deleted(sender, **kwargs):
-    from wagtail.models import Page
-
     if isinstance(kwargs.get("instance"), Page):
         transaction.on_commit(bump_generation, robust=True)

@@ -8,6 +8,7 @@ editors without it can write and preview campaigns and send tests.
 from datetime import datetime
 
 from django.contrib import messages
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -242,8 +243,6 @@ def _campaign_urls():
 
 @hooks.register("register_permissions")
 def _send_permission():
-    from django.contrib.auth.models import Permission
-
     return Permission.objects.filter(
         content_type__app_label="campaigns", codename="send_campaign"
     )

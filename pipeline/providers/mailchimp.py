@@ -48,6 +48,7 @@ from django.conf import settings
 
 from pipeline.providers import mailchimp_client as wrapper
 from pipeline.providers.base import EmailProvider, ProviderError, SendReceipt, TransactionalEmail
+from pipeline.providers.local import LocalProvider
 
 PROVIDER_RETRY = wrapper.RetryPolicy(
     max_attempts=3, base_seconds=0.5, cap_seconds=2.0, budget_seconds=20.0
@@ -127,8 +128,6 @@ class MailchimpProvider(EmailProvider):
 
     # -- EmailProvider -----------------------------------------------------------------------
     def send_transactional(self, message: TransactionalEmail) -> SendReceipt:
-        from pipeline.providers.local import LocalProvider
-
         return LocalProvider().send_transactional(message)
 
     # -- campaigns ---------------------------------------------------------------------------

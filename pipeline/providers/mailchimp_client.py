@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 
 import mailchimp_marketing
 import requests
+from django.conf import settings
 from mailchimp_marketing.api_client import ApiClientError
 
 logger = logging.getLogger(__name__)
@@ -225,8 +226,6 @@ class MailchimpClient:
 
     @classmethod
     def from_settings(cls, **overrides) -> MailchimpClient:
-        from django.conf import settings
-
         return cls.from_config(getattr(settings, "MAILCHIMP", {}) or {}, **overrides)
 
     @classmethod

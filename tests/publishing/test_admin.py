@@ -74,7 +74,9 @@ def test_announcements_are_listed_read_only(editor):
     listing = editor.get(reverse("wagtailsnippets_publishing_announcement:list"))
     assert "Breathing" in listing.content.decode()
     announcement = Announcement.objects.get(part=part)
-    edit = editor.get(reverse("wagtailsnippets_publishing_announcement:edit", args=[announcement.pk]))
+    edit = editor.get(
+        reverse("wagtailsnippets_publishing_announcement:edit", args=[announcement.pk])
+    )
     assert edit.status_code in (302, 403)
     add = editor.get(reverse("wagtailsnippets_publishing_announcement:add"))
     assert add.status_code in (302, 403)

@@ -21,8 +21,10 @@ DEMO_LIVE_PARTS = 3  # load_demo publishes three parts, each announced too
 
 
 def _emulator(tmp_path, port) -> tuple[Process, str]:
-    process = Process("mailchimp-emulator", [sys.executable, "-m", "tests.support.mailchimp_emulator",
-                                             "--port", str(port)], tmp_path, dict(os.environ))
+    process = Process("mailchimp-emulator",
+                      [sys.executable, "-m", "tests.support.mailchimp_emulator",
+                       "--port", str(port)],
+                      tmp_path, dict(os.environ))
     match = wait_until(lambda: re.search(r"listening on (\S+) list_id=(\S+) api_key=(\S+)",
                                         process.log()), timeout=30, what="the emulator")
     return process, match.groups()

@@ -6,6 +6,7 @@ followers of the chosen series.
 
 from django.db.models import QuerySet
 
+from cms.models import SeriesPage
 from pipeline.audience.models import MailchimpSeriesInterest
 from pipeline.campaigns.models import Campaign, CampaignAudience, CampaignKind
 from pipeline.subscribers.models import Subscriber
@@ -35,8 +36,6 @@ def audience_recipients(campaign: Campaign) -> QuerySet[Subscriber]:
 
 
 def audience_description(campaign: Campaign) -> str:
-    from cms.models import SeriesPage
-
     series_ids = audience_series_ids(campaign)
     if series_ids is None:
         return "All subscribers"

@@ -14,6 +14,7 @@ from lxml import etree
 from pipeline.importing.services.drafts import DraftBlock
 from pipeline.importing.services.rich_text import (
     blockquote_html,
+    clean_rich_text,
     paragraph_html,
     text_paragraph,
 )
@@ -257,8 +258,6 @@ class _Mapper:
             self.blocks.append(DraftBlock("paragraph", cleaned))
 
     def add_raw_paragraph(self, block_html: str) -> None:
-        from pipeline.importing.services.rich_text import clean_rich_text
-
         cleaned = clean_rich_text(block_html)
         if cleaned:
             self.blocks.append(DraftBlock("paragraph", cleaned))

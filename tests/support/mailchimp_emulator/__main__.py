@@ -1,4 +1,7 @@
-"""Run the emulator: ``uv run python -m tests.support.mailchimp_emulator --port 8025 --latency-ms 0``."""
+"""Run the emulator:
+
+    uv run python -m tests.support.mailchimp_emulator --port 8025 --latency-ms 0
+"""
 
 import argparse
 import signal

@@ -3,8 +3,8 @@
 ``mailchimp_emulator``: an in-process emulator (one server per test session, reset for each
 test) with ``.url`` (ending in /3.0), ``.api_key``, ``.list_id``, ``.control`` (the HTTP control
 API) and ``.emulator`` (the in-process object). ``mailchimp_emulator_process``: the same, run as a
-separate ``python -m tests.support.mailchimp_emulator`` process on a free port (``.emulator`` is None);
-tests using it should be marked slow.
+separate ``python -m tests.support.mailchimp_emulator`` process on a free port (``.emulator`` is
+None); tests using it should be marked slow.
 """
 
 import re
@@ -131,7 +131,7 @@ def mailchimp_settings(mailchimp_emulator, settings):
 
 
 def start_emulator_process(*extra_args: str, deadline_seconds: float = 20):
-    """Start ``python -m tests.support.mailchimp_emulator --port 0`` and wait for its address line."""
+    """Start the emulator as a process on a free port and wait for its address line."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.support.mailchimp_emulator", "--port", "0", *extra_args],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
