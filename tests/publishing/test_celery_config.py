@@ -56,3 +56,37 @@ def test_a_message_lands_in_its_own_queue_only():
         for name in counts:
             channel.queue_purge(name)
     assert counts == {"publishing": 2, "mail": 1}
+
+
+def test_each_task_lands_in_the_queue_it_names():
+    """On the real broker: every task of ours names its queue, and its message goes there."""
+    app.loader.import_default_modules()
+    ours = {name: task for name, task in app.tasks.items() if name.startswith("workers.")}
+    expected = {
+        "workers.tasks.publishing.sweep": "publishing",
+        "workers.tasks.campaigns.sweep": "publishing",
+        "workers.tasks.campaigns.hand_over_announcement": "publishing",
+        "workers.tasks.campaigns.send_campaign": "mail",
+        "workers.tasks.audience.sync_audience": "mail",
+    }
+    assert {name: task.queue for name, task in ours.items()} == expected
+    ids_taken = {  # the tasks that load a row by id
+        "workers.tasks.campaigns.send_campaign": (1,),
+        "workers.tasks.campaigns.hand_over_announcement": (1,),
+    }
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for queue in app.conf.task_queues:
+            queue(channel).declare()
+            channel.queue_purge(queue.name)
+        landed = {}
+        for name, task in sorted(ours.items()):
+            task.apply_async(ids_taken.get(name, ()), connection=conn)
+            counts = {
+                queue: channel.queue_declare(queue=queue).message_count
+                for queue in ("publishing", "mail")
+            }
+            landed[name] = next(queue for queue, count in counts.items() if count)
+            for queue in counts:
+                channel.queue_purge(queue)
+    assert landed == expected

@@ -20,7 +20,7 @@ import requests
 
 from .server import Emulator
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 class EmulatorControl:

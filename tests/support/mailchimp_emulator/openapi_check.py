@@ -18,7 +18,7 @@ from pathlib import Path
 
 import jsonschema_rs
 
-SPEC_DIR = Path(__file__).resolve().parents[3] / "shared" / "mailchimp"
+SPEC_DIR = Path(__file__).resolve().parents[4] / "shared" / "mailchimp"
 TRIMMED = SPEC_DIR / "openapi.trimmed.json"
 FULL = SPEC_DIR / "openapi.json"
 METHODS = ("get", "post", "put", "patch", "delete")

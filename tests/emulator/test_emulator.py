@@ -18,8 +18,7 @@ from pipeline.providers.mailchimp_client import (
     RateLimited,
     RetryPolicy,
 )
-
-from .faults import Faults
+from tests.support.mailchimp_emulator.faults import Faults
 
 READY_HTML = "<p>Hello</p> *|UNSUB|* *|LIST:ADDRESS|*"
 

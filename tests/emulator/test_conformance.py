@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from .openapi_check import Conformance
-from .state import subscriber_hash
+from tests.support.mailchimp_emulator.openapi_check import Conformance
+from tests.support.mailchimp_emulator.state import subscriber_hash
 
 
 @pytest.fixture(scope="module")
