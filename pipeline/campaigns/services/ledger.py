@@ -1,4 +1,5 @@
-"""The one hot statement of local delivery: move ledger rows from one state to the next.
+"""The delivery ledger of local sending: its counts, and its one hot statement, moving rows from
+one state to the next.
 
 A campaign to 10,000 readers makes a few thousand of these moves, so each is a single
 ``UPDATE ... RETURNING`` in plain SQL: the ORM would need a SELECT FOR UPDATE and an UPDATE,
@@ -6,11 +7,13 @@ and spends about a millisecond of CPU compiling them, more than the database tak
 them. On PostgreSQL rows another worker has locked are skipped, not waited for.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
+from django.db.models import Count
 
-from pipeline.campaigns.models import Delivery
+from pipeline.campaigns.models import Campaign, Delivery
 
 
 def ledger_move(pks: list[int], *, from_state: str, to_state: str, at: datetime,
@@ -34,3 +37,21 @@ def ledger_move(pks: list[int], *, from_state: str, to_state: str, at: datetime,
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {table} SET {assignments} WHERE {chosen} RETURNING id", values)
         return {row[0] for row in cursor.fetchall()}
+
+
+@dataclass
+class LedgerCounts:
+    pending: int = 0
+    sending: int = 0
+    sent: int = 0
+    failed: int = 0
+    uncertain: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.sending + self.sent + self.failed + self.uncertain
+
+
+def ledger_counts(campaign: Campaign) -> LedgerCounts:
+    rows = Delivery.objects.filter(campaign=campaign).values("state").annotate(n=Count("pk"))
+    return LedgerCounts(**{row["state"]: row["n"] for row in rows})

@@ -26,24 +26,21 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 
-from cms.models import Offer
 from pipeline.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
 from pipeline.campaigns.services.audience import audience_description, audience_recipients
 from pipeline.campaigns.services.checks import campaign_check
 from pipeline.campaigns.services.claims import (
     campaign_hand_on,
     campaign_release,
-    campaign_renew_lease,
-    lease_length,
 )
 from pipeline.campaigns.services.delivery import CONTINUING, CampaignDelivery
-from pipeline.campaigns.services.ledger import ledger_move
+from pipeline.campaigns.services.ledger import ledger_counts, ledger_move
 from pipeline.campaigns.services.rendering import campaign_render
+from pipeline.campaigns.services.send_guard import SendGuard, Stop
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
-from pipeline.campaigns.services.timing import campaign_expiry, offer_send_deadline
+from pipeline.campaigns.services.timing import campaign_expiry
 from pipeline.providers.campaign_email import CampaignEmail, sender_domain
 from pipeline.providers.campaign_transport import MaybeSent, NotSent, open_transport
 from pipeline.providers.message import RenderedEmail, personalize
@@ -78,24 +75,6 @@ def run_seconds() -> float:
     return getattr(settings, "CAMPAIGN_SEND_RUN_SECONDS", 180.0)
 
 
-
-
-@dataclass
-class LedgerCounts:
-    pending: int = 0
-    sending: int = 0
-    sent: int = 0
-    failed: int = 0
-    uncertain: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.pending + self.sending + self.sent + self.failed + self.uncertain
-
-
-def ledger_counts(campaign: Campaign) -> LedgerCounts:
-    rows = Delivery.objects.filter(campaign=campaign).values("state").annotate(n=Count("pk"))
-    return LedgerCounts(**{row["state"]: row["n"] for row in rows})
 
 
 def _fail(campaign: Campaign, worker: str, reason: str) -> str:
@@ -189,44 +168,6 @@ class _Outcome:
     trouble: str = ""  # set when the run must stop (and try again later)
 
 
-@dataclass(frozen=True)
-class _Stop:
-    why: str  # "lease", "expired", "trouble" or "budget"
-    reason: str
-
-
-class _Guard:
-    """Our lease and the offer's deadline, re-read from the database at most every interval.
-
-    The deadline is compared with the clock before every claim and again in the sending thread
-    just before the message goes out; an editor's change to the offer is seen within the
-    interval (a second at most, well inside the safety margin).
-    """
-
-    def __init__(self, campaign: Campaign, worker: str) -> None:
-        self.campaign = campaign
-        self.worker = worker
-        self.interval = min(1.0, lease_length().total_seconds() / 4)
-        self.next_refresh = 0.0
-        self.deadline = None
-
-    def check(self) -> _Stop | None:
-        if time.monotonic() >= self.next_refresh:
-            if not campaign_renew_lease(campaign=self.campaign, worker=self.worker):
-                return _Stop("lease", "Lease lost to another worker.")
-            if self.campaign.is_discount:
-                self.deadline = offer_send_deadline(Offer.objects.get(pk=self.campaign.offer_id))
-            self.next_refresh = time.monotonic() + self.interval
-        if self.too_late():
-            expiry = campaign_expiry(campaign=self.campaign, at=timezone.now(),
-                                     include_lateness=False)
-            return _Stop("expired", expiry.reason if expiry else "The offer's end came first.")
-        return None
-
-    def too_late(self) -> bool:
-        return self.deadline is not None and timezone.now() >= self.deadline
-
-
 class _Progress:
     """A log line every few seconds while a long campaign goes out."""
 
@@ -261,14 +202,14 @@ def _run_ledger(campaign: Campaign, worker: str) -> str:
         subject=campaign.sent_subject, preheader=campaign.sent_preheader,
         html=campaign.sent_html, text=campaign.sent_text,
     ))
-    guard = _Guard(campaign, worker)
+    guard = SendGuard(campaign, worker)
     stop = guard.check()
     if stop is None:
         try:
             transport = open_transport(connections=smtp_connections(),
                                        max_messages=messages_per_session())
         except NotSent as error:
-            stop = _Stop("trouble", str(error))
+            stop = Stop("trouble", str(error))
         else:
             try:
                 stop = _send_all(campaign, guard, email, transport)
@@ -295,7 +236,7 @@ def _run_ledger(campaign: Campaign, worker: str) -> str:
     return campaign.status
 
 
-def _send_all(campaign: Campaign, guard: _Guard, email: CampaignEmail, transport) -> _Stop | None:
+def _send_all(campaign: Campaign, guard: SendGuard, email: CampaignEmail, transport) -> Stop | None:
     """Keep up to the window in flight until every pending row is done or a stop comes."""
     window = ledger_window(transport.size)
     refill_below = max(window // 2, 1)
@@ -310,7 +251,7 @@ def _send_all(campaign: Campaign, guard: _Guard, email: CampaignEmail, transport
         if stop is None:
             stop = guard.check()
         if stop is None and claimed_total and time.monotonic() - started >= run_seconds():
-            stop = _Stop("budget", f"Paused after {run_seconds():.0f} s with messages still "
+            stop = Stop("budget", f"Paused after {run_seconds():.0f} s with messages still "
                          "pending, to stay inside the task's time limit; a new task carries on.")
         if stop is None and len(in_flight) < window:
             wanted = list(islice(rows, window - len(in_flight)))
@@ -333,7 +274,7 @@ def _send_all(campaign: Campaign, guard: _Guard, email: CampaignEmail, transport
         outcomes = [future.result() for future in finished]
         trouble = next((outcome.trouble for outcome in outcomes if outcome.trouble), "")
         if trouble and stop is None:
-            stop = _Stop("trouble", trouble)
+            stop = Stop("trouble", trouble)
 
 
 def _pending(campaign: Campaign, page: int = 500):
@@ -374,7 +315,7 @@ def _with_message_id(job: _Job) -> _Job:
     return _Job(job.pk, job.subscriber_id, job.email, message_id)
 
 
-def _send_one(channel, *, job: _Job, email: CampaignEmail, guard: _Guard) -> _Outcome:
+def _send_one(channel, *, job: _Job, email: CampaignEmail, guard: SendGuard) -> _Outcome:
     """Runs in a sending thread: build this reader's bytes, hand them over, say what happened."""
     if guard.too_late():
         return _Outcome(job.pk, D.PENDING)  # never tried; the guard ends the campaign
