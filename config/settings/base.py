@@ -201,7 +201,7 @@ PUBLISHING_SWEEP_INTERVAL = 1.0
 PUBLISHING_SWEEP_EXPIRES = 10.0
 # The health check fails when the sweep has not succeeded for this long (15 missed intervals).
 HEALTH_SWEEP_MAX_AGE_SECONDS = 30
-# Campaigns (pipeline/services/campaign_*.py): the sweep's beat interval in seconds, the worker's
+# Campaigns (pipeline/campaigns/services/): the sweep's beat interval in seconds, the worker's
 # lease on a campaign, the margin before an offer's end after which no discount email goes out.
 CAMPAIGNS_SWEEP_INTERVAL = 5.0
 CAMPAIGN_LEASE = timedelta(minutes=2)
