@@ -1,4 +1,5 @@
-"""One run of the audience sync (our list into the Mailchimp audience) and its resume point."""
+"""Our list in the Mailchimp audience: each series as a Mailchimp interest, every list webhook
+received, and each run of the audience sync with its resume point."""
 
 from django.db import models
 

@@ -4,11 +4,11 @@
 provider shares is one method, ``send_transactional``: a transactional email to one person (a
 double opt-in confirmation). Errors are ``ProviderError`` with ``retryable``.
 
-Campaign delivery differs per provider and lives beside each one's service rather than on this
-class: the local path (pipeline/campaigns/services/local.py) sends through Django email with a
-per-recipient ledger; the Mailchimp path (pipeline/campaigns/services/mailchimp.py) calls
-``MailchimpProvider``'s campaign methods (pipeline/providers/mailchimp.py), each one API
-operation that the service records before and after.
+Campaign delivery is the campaigns app's own interface (pipeline/campaigns/services/delivery.py),
+one implementation per provider, built on what this package offers: the local one sends through
+the SMTP transport and campaign email here, with the app's per-recipient ledger; the Mailchimp one
+calls ``MailchimpProvider``'s campaign methods (pipeline/providers/mailchimp.py), each one API
+operation that the campaigns app records before and after.
 
 ``MailchimpProvider`` makes every call through the project's one Mailchimp wrapper,
 ``MailchimpClient`` (pipeline/providers/mailchimp_client.py, shared with the audience sync), and

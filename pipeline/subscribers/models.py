@@ -1,4 +1,4 @@
-"""The mailing list: subscribers, their consent history, and Mailchimp webhook events.
+"""The mailing list: subscribers and their consent history.
 
 Suppression rule: a row is never deleted. ``unsubscribed`` and ``cleaned`` rows keep the address so
 nothing is ever sent to it again by accident; leaving that state always needs a fresh, confirmed
