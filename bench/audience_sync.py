@@ -218,7 +218,7 @@ def main() -> None:
 
             def forget_interests():  # a fresh audience has none of the recorded interests
                 subprocess.run([sys.executable, "-c", (
-                    "import django;django.setup();from pipeline.models import "
+                    "import django;django.setup();from pipeline.audience.models import "
                     "MailchimpSeriesInterest as M;M.objects.all().delete()")],
                     cwd=ROOT, env=env, check=True)
 

@@ -16,9 +16,10 @@ from django.utils import timezone
 from pipeline.audience.models import AudienceSyncRun, SyncRunState
 from pipeline.audience.services.sync import AudienceSyncInterrupted
 from pipeline.subscribers.models import Subscriber, SubscriberStatus
-from tests.audience.conftest import batch_requests, fast_client, make_subscribers
 from tests.support.factories import make_series
+from tests.support.mailchimp import batch_requests, fast_client
 from tests.support.mailchimp_emulator.fixtures import REPO_ROOT
+from tests.support.subscribers import make_subscribers
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from wagtail.images import get_image_model
 
 from cms.models import PartPage
 from pipeline.importing.services import ImportOptions, series_import_files
-from tests.importing.wxr_builder import wxr_document, wxr_item
 from tests.support.factories import make_part, make_series
+from tests.support.importing import wxr_document, wxr_item
 
 pytestmark = pytest.mark.django_db
 

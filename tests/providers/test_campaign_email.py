@@ -206,10 +206,8 @@ def test_a_rendered_discount_campaign_reads_back(settings):
     """The real templates: the inlined HTML has a line of several thousand characters."""
     from pipeline.campaigns.services.campaigns import campaign_create_discount
     from pipeline.campaigns.services.rendering import campaign_render
-    from tests.campaigns.conftest import ensure_wagtail_root, make_offer
-    from tests.support.factories import make_series
+    from tests.support.factories import make_offer, make_series
 
-    ensure_wagtail_root()
     make_series(title="Moving Well", slug="moving-well", time_zone="Europe/London")
     offer = make_offer(code="corrective", percent_off=35)
     campaign = campaign_create_discount(

@@ -22,20 +22,7 @@ from pipeline.providers.mailchimp_client import (
     TransientError,
     subscriber_hash,
 )
-
-READY_HTML = "<p>Part 3 is live.</p><a href='*|UNSUB|*'>Unsubscribe</a> *|LIST:ADDRESS|*"
-
-
-class Sleeps(list):
-    """Records backoff delays instead of sleeping them."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-@pytest.fixture
-def sleeps():
-    return Sleeps()
+from tests.support.mailchimp import READY_HTML, route_count
 
 
 @pytest.fixture
@@ -43,10 +30,6 @@ def client(mailchimp_emulator, sleeps):
     return MailchimpClient(api_key=mailchimp_emulator.api_key, api_url=mailchimp_emulator.url,
                            list_id=mailchimp_emulator.list_id, timeout=5, sleep=sleeps,
                            rng=lambda: 1.0)
-
-
-def route_count(emulator, label: str) -> int:
-    return emulator.emulator.stats()["by_route"].get(label, 0)
 
 
 def ready_campaign(client: MailchimpClient, **kwargs) -> str:

@@ -11,8 +11,8 @@ from wagtail.models import Revision
 from cms.models import PartPage
 from pipeline.publishing.models import Announcement, SweepHeartbeat
 from pipeline.publishing.services.sweep import publishing_heartbeat, publishing_sweep
-from tests.publishing.helpers import schedule_part, scheduled_publish_count
 from tests.support.factories import make_part, make_series
+from tests.support.publishing import schedule_part, scheduled_publish_count
 
 pytestmark = pytest.mark.django_db
 

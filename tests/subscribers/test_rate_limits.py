@@ -7,7 +7,7 @@ import time_machine
 
 from pipeline.subscribers.models import Subscriber
 from pipeline.subscribers.rate_limits import RateLimited, hit
-from tests.subscribers.conftest import subscribe
+from tests.support.subscribers import subscribe
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from pipeline.subscribers.models import ConsentKind, ConsentRecord, Subscriber, SubscriberStatus
 from pipeline.subscribers.services import subscriber_allow_reconfirmation
-from tests.subscribers.conftest import CONSENT, confirm_path_from_outbox, subscribe
+from tests.support.subscribers import CONSENT, confirm_path_from_outbox, subscribe
 
 pytestmark = pytest.mark.django_db
 

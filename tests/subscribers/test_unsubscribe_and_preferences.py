@@ -2,7 +2,7 @@ import pytest
 
 from pipeline.subscribers.models import ConsentKind, ConsentRecord, Subscriber, SubscriberStatus
 from pipeline.subscribers.services import subscriber_email_headers, subscriber_preferences_url
-from tests.subscribers.conftest import link_path
+from tests.support.subscribers import link_path
 
 pytestmark = pytest.mark.django_db
 

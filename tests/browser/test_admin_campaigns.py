@@ -11,9 +11,8 @@ from django.contrib.auth.models import User
 
 from pipeline.campaigns.models import Campaign, CampaignStatus, CampaignTestAddress
 from pipeline.campaigns.services.sending import campaign_send
-from tests.campaigns.conftest import ensure_wagtail_root, make_offer
-from tests.campaigns.mailchimp_helpers import add_members, real_sends, use_emulator
-from tests.support.factories import make_series
+from tests.support.factories import make_offer, make_series
+from tests.support.mailchimp import add_members, real_sends, use_emulator
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -30,7 +29,6 @@ def test_editor_builds_previews_tests_and_sends_a_discount_campaign(
 ):
     use_emulator(settings, mailchimp_emulator)
     add_members(mailchimp_emulator, ["a@example.com", "b@example.com"])
-    ensure_wagtail_root()
     make_series(title="Moving Well", slug="moving-well")
     User.objects.create_superuser("editor", "editor@example.com", "correct horse")
     CampaignTestAddress.objects.create(email="proof@example.com")
