@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from pipeline.audience.models import AudienceSyncRun, MailchimpSeriesInterest, SyncRunState
+from pipeline.audience.services.sync import AudienceSyncBusy
 from pipeline.subscribers.models import ConsentKind, Subscriber, SubscriberStatus
 from tests.support.factories import make_series
 from tests.support.mailchimp import batch_requests, fast_client
@@ -150,7 +151,6 @@ def test_unsubscribing_with_us_unsubscribes_in_mailchimp(sync, mailchimp_setting
 def test_a_running_run_is_not_run_twice(sync, mailchimp_settings):
     now = timezone.now()
     AudienceSyncRun.objects.create(started_at=now, heartbeat_at=now, list_id="a1b2c3d4e5")
-    from pipeline.audience.services.sync import AudienceSyncBusy
 
     with pytest.raises(AudienceSyncBusy):
         sync()

@@ -7,6 +7,8 @@ from django.urls import reverse
 from wagtail.test.utils.form_data import rich_text
 
 from pipeline.campaigns.models import Campaign, CampaignStatus, CampaignTestAddress
+from pipeline.campaigns.services.announcements import announcement_campaign_create
+from pipeline.publishing.models import Announcement
 from tests.support.factories import make_offer, make_part
 from tests.support.subscribers import make_subscribers
 
@@ -106,8 +108,6 @@ def test_blocked_campaign_shows_why(admin_client, series):
 def test_part_editor_shows_its_announcement(admin_client, series):
     make_subscribers(1, series=[series])
     part = make_part(series, title="Hips")
-    from pipeline.campaigns.services.announcements import announcement_campaign_create
-    from pipeline.publishing.models import Announcement
 
     announcement_campaign_create(announcement_id=Announcement.objects.get(part=part).pk)
     body = admin_client.get(reverse("wagtailadmin_pages:edit", args=[part.pk])).content.decode()

@@ -16,6 +16,7 @@ from pipeline.campaigns.services.campaigns import (
     campaign_schedule,
 )
 from pipeline.campaigns.services.claims import campaign_claim
+from pipeline.campaigns.services.local import _start
 from pipeline.campaigns.services.sending import campaign_send
 from tests.support.factories import make_offer
 from tests.support.subscribers import make_subscribers
@@ -96,7 +97,6 @@ def test_crash_mid_send_marks_the_message_in_flight_uncertain_and_never_resends_
     assert campaign_schedule(campaign=campaign, send_at=timezone.now(), actor="editor").ok
     # A worker claimed it, wrote the ledger, sent two messages and died holding the third.
     claimed = campaign_claim(campaign_id=campaign.pk, worker="dead", now=timezone.now())
-    from pipeline.campaigns.services.local import _start
 
     assert _start(claimed, "dead") == S.SEND_REQUESTED
     rows = list(Delivery.objects.filter(campaign=campaign).order_by("pk"))

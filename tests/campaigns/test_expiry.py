@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from cms.models import Offer
 from pipeline.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from pipeline.campaigns.services.campaigns import campaign_create_discount, campaign_schedule
 from pipeline.campaigns.services.claims import campaign_claim
@@ -124,8 +125,6 @@ class _Clocked:
         pass
 
     def send_messages(self, messages):
-        from cms.models import Offer
-
         for _ in messages:
             _Clocked.sent.append((timezone.now(), Offer.objects.get().ends_at))
         return len(messages)

@@ -28,6 +28,7 @@ from tests.support.mailchimp import add_members, real_sends, use_emulator
 from tests.support.processes import celery_worker, purge_queues, wait_until
 from tests.support.smtp_sink import SmtpSink
 from tests.support.subscribers import make_subscribers
+from workers.tasks.campaigns import send_campaign
 
 S = CampaignStatus
 TRIALS = int(os.environ.get("PARTWORK_CRASH_TRIALS", "3"))
@@ -56,8 +57,6 @@ def _schedule(offer, number) -> int:
 
 def _run_trials(logs, env, *, max_delay: float) -> tuple[list[int], int]:
     """Returns the campaign ids and how many kills landed while the campaign was in flight."""
-    from workers.tasks.campaigns import send_campaign
-
     purge_queues()
     rng = random.Random(SEED)
     offer = make_offer(code="corrective")

@@ -1,7 +1,9 @@
 """The Mailchimp wrapper: the real mailchimp-marketing client over real HTTP to the emulator."""
 
 import hashlib
+import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import mailchimp_marketing
@@ -23,6 +25,7 @@ from pipeline.providers.mailchimp_client import (
     subscriber_hash,
 )
 from tests.support.mailchimp import READY_HTML, route_count
+from tests.support.mailchimp_emulator.openapi_check import Conformance
 
 
 @pytest.fixture
@@ -303,8 +306,6 @@ def test_batch_operations_and_gzipped_results(mailchimp_emulator, client):
 
 def wait_for(read, done, seconds: float = 10):
     """Poll a real background process for a condition, with a bounded deadline."""
-    import time
-
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         value = read()
@@ -424,8 +425,6 @@ def test_a_closed_port_is_a_transient_error():
 def test_an_answer_that_breaks_off_is_outcome_unknown(sleeps):
     """A server that starts a chunked 200 and hangs up mid-body: the request was received and
     may have been applied, so it is a TransientError with outcome_unknown, never a plain one."""
-    import socket
-
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
 
@@ -485,8 +484,6 @@ def test_more_than_ten_in_flight_get_429_and_backoff_gets_through(mailchimp_emul
 # -- what the wrapper sends ------------------------------------------------------------------
 def test_the_wrapper_sends_bodies_the_description_accepts(mailchimp_emulator, client):
     """Every request body the wrapper builds validates against the operation's requestBody."""
-    from tests.support.mailchimp_emulator.openapi_check import Conformance
-
     mailchimp_emulator.control.configure(record_requests=True)
     category = client.ensure_interest_category("Series")
     sleep = client.ensure_interest(category["id"], "Sleep")

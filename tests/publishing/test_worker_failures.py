@@ -17,14 +17,13 @@ from pipeline.publishing.models import Announcement, SweepHeartbeat
 from tests.support import processes as proc
 from tests.support.factories import make_series
 from tests.support.publishing import schedule_part, scheduled_publish_count
+from workers.celery_app import app
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 SWEEP = "workers.tasks.publishing.sweep"
 
 
 def send_sweeps(count: int = 1):
-    from workers.celery_app import app
-
     for _ in range(count):
         app.send_task(SWEEP, queue="publishing")
 
