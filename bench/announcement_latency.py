@@ -63,23 +63,21 @@ def run(args, emulator):
     from django.utils import timezone
 
     from pipeline.campaigns.models import Campaign, CampaignStatus
-    from tests.campaigns.conftest import ensure_wagtail_root
-    from tests.campaigns.mailchimp_helpers import map_series_to_interest
     from tests.support.factories import make_part, make_series
+    from tests.support.mailchimp import map_series_to_interest
     from tests.support.processes import celery_beat, celery_worker, purge_queues, wait_until
 
-    class Running:  # the shape tests.campaigns.mailchimp_helpers expects
+    class Running:  # the shape tests.support.mailchimp expects
         def __init__(self, emulator):
             self.emulator, self.list_id = emulator, emulator.list_id
 
-    ensure_wagtail_root()
     series = make_series(title="Moving Well", slug="moving-well")
     interest = map_series_to_interest(Running(emulator), series)
     for i in range(3):
         emulator.state.add_member(emulator.list_id, {
             "email_address": f"reader{i}@example.com", "status": "subscribed",
             "interests": {interest.interest_id: True}})
-    env = {"DJANGO_SETTINGS_MODULE": "tests.campaigns.worker_settings",
+    env = {"DJANGO_SETTINGS_MODULE": "tests.support.worker_settings",
            "TRIAL_PROVIDER": "mailchimp", "TRIAL_MAILCHIMP_KEY": emulator.api_key,
            "TRIAL_MAILCHIMP_URL": emulator.url, "TRIAL_MAILCHIMP_LIST": emulator.list_id,
            "TRIAL_LEASE_SECONDS": "60"}

@@ -22,7 +22,9 @@ import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_EXPORT = ROOT.parent / "shared" / "wordpress" / "themeunittestdata.wordpress.xml"
+sys.path.insert(0, str(ROOT))
+
+from tests.support.importing import WORDPRESS_EXPORT  # noqa: E402
 
 
 class Rollback(Exception):
@@ -30,7 +32,6 @@ class Rollback(Exception):
 
 
 def setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
     if not os.environ.get("DATABASE_URL"):
         os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="partwork-bench-")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
@@ -115,7 +116,7 @@ def measure(approach, export: Path, *, traced: bool) -> tuple[int, float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--export", type=Path, default=DEFAULT_EXPORT)
+    parser.add_argument("--export", type=Path, default=WORDPRESS_EXPORT)
     parser.add_argument("--repeat", type=int, default=2, help="timed runs per approach")
     args = parser.parse_args()
     setup_django()

@@ -6,7 +6,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from pipeline.audience.models import AudienceSyncRun, SyncRunState
-from tests.audience.conftest import batch_requests, make_subscribers
+from tests.support.mailchimp import batch_requests
+from tests.support.subscribers import make_subscribers
 from workers.tasks.audience import sync_audience
 
 pytestmark = pytest.mark.django_db

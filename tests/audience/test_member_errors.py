@@ -14,8 +14,9 @@ from pipeline.audience.services.sync import (
     member_error_kind,
 )
 from pipeline.subscribers.models import Subscriber, SubscriberStatus
-from tests.audience.conftest import fast_client, make_subscribers
 from tests.support.factories import make_series
+from tests.support.mailchimp import fast_client
+from tests.support.subscribers import make_subscribers
 
 pytestmark = pytest.mark.django_db
 

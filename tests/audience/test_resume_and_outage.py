@@ -14,11 +14,12 @@ from django.db import connection
 from django.utils import timezone
 
 from pipeline.audience.models import AudienceSyncRun, SyncRunState
-from pipeline.audience.services.sync import AudienceSyncInterrupted
+from pipeline.audience.services.sync import AudienceSyncInterrupted, audience_sync
 from pipeline.subscribers.models import Subscriber, SubscriberStatus
-from tests.audience.conftest import batch_requests, fast_client, make_subscribers
 from tests.support.factories import make_series
+from tests.support.mailchimp import batch_requests, fast_client
 from tests.support.mailchimp_emulator.fixtures import REPO_ROOT
+from tests.support.subscribers import make_subscribers
 
 pytestmark = pytest.mark.django_db
 
@@ -184,7 +185,6 @@ def test_sigkill_mid_sync_then_resume(mailchimp_settings):
 
     control.configure(latency_ms=0)
     with time_machine.travel(timezone.now() + timedelta(minutes=3)):
-        from pipeline.audience.services.sync import audience_sync
         summary = audience_sync(client_factory=fast_client)
     assert summary.state == SyncRunState.FINISHED and summary.members_sent == 5000
     assert summary.batches == 10

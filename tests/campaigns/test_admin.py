@@ -7,8 +7,10 @@ from django.urls import reverse
 from wagtail.test.utils.form_data import rich_text
 
 from pipeline.campaigns.models import Campaign, CampaignStatus, CampaignTestAddress
-from tests.campaigns.conftest import add_subscribers, make_offer
-from tests.support.factories import make_part
+from pipeline.campaigns.services.announcements import announcement_campaign_create
+from pipeline.publishing.models import Announcement
+from tests.support.factories import make_offer, make_part
+from tests.support.subscribers import make_subscribers
 
 S = CampaignStatus
 pytestmark = pytest.mark.django_db
@@ -41,7 +43,7 @@ def _create(client, offer, **extra):
 
 
 def test_editor_creates_previews_tests_and_schedules_once(admin_client, series):
-    add_subscribers(3)
+    make_subscribers(3)
     CampaignTestAddress.objects.create(email="proof@example.com")
     offer = make_offer(code="corrective", percent_off=35)
     response = _create(admin_client, offer)
@@ -84,7 +86,7 @@ def test_editor_creates_previews_tests_and_schedules_once(admin_client, series):
 
 
 def test_sending_to_the_list_needs_its_own_permission(writer_client, series):
-    add_subscribers(1)
+    make_subscribers(1)
     offer = make_offer(code="corrective")
     assert _create(writer_client, offer, reminder_hours="").status_code == 302
     campaign = Campaign.objects.get()
@@ -104,10 +106,8 @@ def test_blocked_campaign_shows_why(admin_client, series):
 
 
 def test_part_editor_shows_its_announcement(admin_client, series):
-    add_subscribers(1, series=[series])
+    make_subscribers(1, series=[series])
     part = make_part(series, title="Hips")
-    from pipeline.campaigns.services.announcements import announcement_campaign_create
-    from pipeline.publishing.models import Announcement
 
     announcement_campaign_create(announcement_id=Announcement.objects.get(part=part).pk)
     body = admin_client.get(reverse("wagtailadmin_pages:edit", args=[part.pk])).content.decode()

@@ -13,8 +13,8 @@ from pipeline.campaigns.models import (
 from pipeline.campaigns.services.sending import campaign_send, campaigns_sweep
 from pipeline.publishing.models import Announcement
 from pipeline.publishing.services.announcements import announcement_mark_ready
-from tests.campaigns.conftest import add_subscribers
 from tests.support.factories import make_part
+from tests.support.subscribers import make_subscribers
 from workers.tasks.campaigns import hand_over_announcement
 
 S = CampaignStatus
@@ -24,8 +24,8 @@ pytestmark = pytest.mark.django_db
 def test_hand_over_makes_a_scheduled_campaign_sent_to_followers_only(
     series, other_series, django_capture_on_commit_callbacks
 ):
-    add_subscribers(2, series=[series], prefix="follower")
-    add_subscribers(2, series=[other_series], prefix="other")
+    make_subscribers(2, series=[series], prefix="follower")
+    make_subscribers(2, series=[other_series], prefix="other")
     part = make_part(series, title="Hips", standfirst="Why hips matter.")
     announcement = Announcement.objects.get(part=part)
     with django_capture_on_commit_callbacks() as queued:
@@ -43,7 +43,7 @@ def test_hand_over_makes_a_scheduled_campaign_sent_to_followers_only(
 
 
 def test_series_set_to_manual_leaves_a_draft_unless_the_part_says_always(series):
-    add_subscribers(1, series=[series])
+    make_subscribers(1, series=[series])
     SeriesAnnouncementSetting.objects.create(series=series, announce_automatically=False)
     manual = make_part(series, title="Manual")
     hand_over_announcement(Announcement.objects.get(part=manual).pk)
@@ -57,7 +57,7 @@ def test_series_set_to_manual_leaves_a_draft_unless_the_part_says_always(series)
 
 
 def test_sweep_creates_campaigns_for_ready_announcements_a_lost_message_left(series):
-    add_subscribers(1, series=[series])
+    make_subscribers(1, series=[series])
     part = make_part(series, title="Lost")
     announcement = Announcement.objects.get(part=part)
     announcement_mark_ready(announcement_id=announcement.pk)  # the campaign step never ran

@@ -16,8 +16,10 @@ from pipeline.campaigns.services.campaigns import (
     campaign_schedule,
 )
 from pipeline.campaigns.services.claims import campaign_claim
+from pipeline.campaigns.services.local import _start
 from pipeline.campaigns.services.sending import campaign_send
-from tests.campaigns.conftest import add_subscribers, make_offer
+from tests.support.factories import make_offer
+from tests.support.subscribers import make_subscribers
 
 S = CampaignStatus
 
@@ -51,7 +53,7 @@ def _in_threads(count, work):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_editors_scheduling_at_once_schedule_once(series):
-    add_subscribers(2)
+    make_subscribers(2)
     campaign = _draft()
     answers = _in_threads(
         4, lambda: campaign_schedule(campaign=Campaign.objects.get(pk=campaign.pk),
@@ -64,7 +66,7 @@ def test_two_editors_scheduling_at_once_schedule_once(series):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_workers_racing_on_one_campaign_send_each_email_once(series):
-    add_subscribers(30)
+    make_subscribers(30)
     campaign = _draft()
     assert campaign_schedule(campaign=campaign, send_at=timezone.now(), actor="editor").ok
     results = _in_threads(
@@ -77,7 +79,7 @@ def test_workers_racing_on_one_campaign_send_each_email_once(series):
 
 @pytest.mark.django_db
 def test_sending_a_sent_campaign_again_is_refused_clearly(series):
-    add_subscribers(1)
+    make_subscribers(1)
     campaign = _draft()
     assert campaign_schedule(campaign=campaign, send_at=timezone.now(), actor="editor").ok
     assert campaign_send(campaign_id=campaign.pk) == S.SENT
@@ -90,12 +92,11 @@ def test_sending_a_sent_campaign_again_is_refused_clearly(series):
 
 @pytest.mark.django_db
 def test_crash_mid_send_marks_the_message_in_flight_uncertain_and_never_resends_it(series):
-    add_subscribers(5)
+    make_subscribers(5)
     campaign = _draft()
     assert campaign_schedule(campaign=campaign, send_at=timezone.now(), actor="editor").ok
     # A worker claimed it, wrote the ledger, sent two messages and died holding the third.
     claimed = campaign_claim(campaign_id=campaign.pk, worker="dead", now=timezone.now())
-    from pipeline.campaigns.services.local import _start
 
     assert _start(claimed, "dead") == S.SEND_REQUESTED
     rows = list(Delivery.objects.filter(campaign=campaign).order_by("pk"))

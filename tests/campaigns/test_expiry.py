@@ -13,13 +13,14 @@ from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from cms.models import Offer
 from pipeline.campaigns.models import Campaign, CampaignKind, CampaignStatus
 from pipeline.campaigns.services.campaigns import campaign_create_discount, campaign_schedule
 from pipeline.campaigns.services.claims import campaign_claim
 from pipeline.campaigns.services.sending import campaign_send, campaigns_sweep
 from pipeline.campaigns.services.timing import offer_end_phrase
-from tests.campaigns.conftest import add_subscribers, make_offer
-from tests.support.factories import publish_offer
+from tests.support.factories import make_offer, publish_offer
+from tests.support.subscribers import make_subscribers
 
 S = CampaignStatus
 pytestmark = pytest.mark.django_db
@@ -44,7 +45,7 @@ def _discount(*, ends_in, send_in=timedelta(0), reminder_before=None):
 
 
 def test_claimed_after_the_end_less_margin_expires_unsent(series):
-    add_subscribers(2)
+    make_subscribers(2)
     with time_machine.travel(T0, tick=False) as clock:
         offer, campaign, answer = _discount(ends_in=timedelta(hours=2), send_in=timedelta(hours=1))
         assert answer.ok
@@ -57,7 +58,7 @@ def test_claimed_after_the_end_less_margin_expires_unsent(series):
 
 def test_guard_runs_again_after_the_claim(series):
     """Claimed in time, but the clock passes the end before the provider call: not sent."""
-    add_subscribers(2)
+    make_subscribers(2)
     with time_machine.travel(T0, tick=False) as clock:
         offer, campaign, _ = _discount(ends_in=timedelta(hours=1))
         claimed = campaign_claim(campaign_id=campaign.pk, worker="w1", now=timezone.now())
@@ -68,7 +69,7 @@ def test_guard_runs_again_after_the_claim(series):
 
 
 def test_overdue_discount_is_not_sent_late(series):
-    add_subscribers(1)
+    make_subscribers(1)
     with time_machine.travel(T0, tick=False) as clock:
         _, campaign, _ = _discount(ends_in=timedelta(days=5))
         clock.move_to(T0 + timedelta(hours=3))  # the workers were down for three hours
@@ -77,7 +78,7 @@ def test_overdue_discount_is_not_sent_late(series):
 
 
 def test_schedule_is_refused_when_the_offer_ends_before_the_send(series):
-    add_subscribers(1)
+    make_subscribers(1)
     _, campaign, answer = _discount(ends_in=timedelta(hours=1), send_in=timedelta(hours=2))
     assert not answer.ok and "ends at" in answer.message
     campaign.refresh_from_db()
@@ -85,7 +86,7 @@ def test_schedule_is_refused_when_the_offer_ends_before_the_send(series):
 
 
 def test_moving_the_offer_end_replans_the_reminder_and_cancels_what_no_longer_fits(series):
-    add_subscribers(1)
+    make_subscribers(1)
     with time_machine.travel(T0, tick=False):
         offer, campaign, answer = _discount(
             ends_in=timedelta(days=3), send_in=timedelta(days=1),
@@ -124,8 +125,6 @@ class _Clocked:
         pass
 
     def send_messages(self, messages):
-        from cms.models import Offer
-
         for _ in messages:
             _Clocked.sent.append((timezone.now(), Offer.objects.get().ends_at))
         return len(messages)
@@ -152,7 +151,7 @@ def test_property_no_discount_email_at_or_after_the_offer_end(
     settings.EMAIL_BACKEND = f"{__name__}._Clocked"
     _Clocked.sent = []
     with transaction.atomic(), time_machine.travel(T0, tick=False) as clock:
-        add_subscribers(2, prefix="prop")
+        make_subscribers(2, prefix="prop")
         offer, campaign, _ = _discount(
             ends_in=timedelta(minutes=offer_minutes), send_in=timedelta(minutes=send_minutes),
             reminder_before=timedelta(minutes=reminder_minutes) if reminder_minutes else None,

@@ -8,8 +8,8 @@ from pipeline.campaigns.models import Campaign, CampaignStatus
 from pipeline.campaigns.services.campaigns import campaign_create_discount, campaign_schedule
 from pipeline.campaigns.services.sending import campaign_send, campaigns_sweep
 from pipeline.subscribers.models import Subscriber
-from tests.campaigns.conftest import make_offer
-from tests.campaigns.mailchimp_helpers import add_members, real_sends, use_emulator
+from tests.support.factories import make_offer
+from tests.support.mailchimp import add_members, real_sends, use_emulator
 
 S = CampaignStatus
 pytestmark = pytest.mark.django_db

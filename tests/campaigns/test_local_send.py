@@ -7,15 +7,20 @@ from django.utils import timezone
 
 from pipeline.campaigns.models import CampaignStatus, Delivery, DeliveryState
 from pipeline.campaigns.services.campaigns import campaign_create_discount, campaign_schedule
+from pipeline.campaigns.services.claims import campaigns_due
+from pipeline.campaigns.services.delivery import CONTINUING
+from pipeline.campaigns.services.local import unsubscribe_link
 from pipeline.campaigns.services.sending import campaign_send
-from tests.campaigns.conftest import add_subscribers, make_offer
+from pipeline.subscribers.tokens import UNSUBSCRIBE, read_token, unsubscribe_url
+from tests.support.factories import make_offer
+from tests.support.subscribers import make_subscribers
 
 S = CampaignStatus
 pytestmark = pytest.mark.django_db
 
 
 def test_discount_goes_to_every_subscriber_once_with_unsubscribe_headers(series):
-    add_subscribers(5, series=[series])
+    make_subscribers(5, series=[series])
     offer = make_offer(code="corrective", percent_off=35)
     campaign = campaign_create_discount(offer=offer, name="Corrective week", send_at=None)
     answer = campaign_schedule(campaign=campaign, send_at=timezone.now(), actor="editor")
@@ -43,10 +48,7 @@ def test_discount_goes_to_every_subscriber_once_with_unsubscribe_headers(series)
 
 
 def test_fast_unsubscribe_link_is_the_mailing_list_one_click_url(series):
-    from pipeline.campaigns.services.local import unsubscribe_link
-    from pipeline.subscribers.tokens import UNSUBSCRIBE, read_token, unsubscribe_url
-
-    (subscriber,) = add_subscribers(1)
+    (subscriber,) = make_subscribers(1)
     ours = unsubscribe_link(subscriber_id=subscriber.pk, email=subscriber.email)
     theirs = unsubscribe_url(subscriber_id=subscriber.pk, email=subscriber.email)
     assert ours.rsplit("/", 1)[0] == theirs.rsplit("/", 1)[0]
@@ -54,11 +56,8 @@ def test_fast_unsubscribe_link_is_the_mailing_list_one_click_url(series):
 
 
 def test_a_long_campaign_is_handed_on_between_tasks_without_loss_or_repeat(series, settings):
-    from pipeline.campaigns.services.claims import campaigns_due
-    from pipeline.campaigns.services.delivery import CONTINUING
-
     settings.CAMPAIGN_SEND_RUN_SECONDS = 0  # hand on after every turn of the loop
-    add_subscribers(9, series=[series])
+    make_subscribers(9, series=[series])
     offer = make_offer(code="corrective", percent_off=35)
     campaign = campaign_create_discount(offer=offer, name="Long list", send_at=None)
     assert campaign_schedule(campaign=campaign, send_at=timezone.now(), actor="editor").ok

@@ -19,9 +19,10 @@ from pipeline.campaigns.models import CampaignStatus, Delivery, DeliveryState
 from pipeline.campaigns.services.campaigns import campaign_create_discount, campaign_schedule
 from pipeline.campaigns.services.sending import campaign_send
 from pipeline.providers.message import RenderedEmail, personalize
-from tests.campaigns.conftest import add_subscribers, make_offer
+from tests.support.factories import make_offer
 from tests.support.smtp_faults import FaultySmtpSink
 from tests.support.smtp_sink import use_smtp_server
+from tests.support.subscribers import make_subscribers
 
 S = CampaignStatus
 D = DeliveryState
@@ -54,7 +55,7 @@ def sink(settings):
 
 
 def _campaign(series, readers: int, **fields):
-    add_subscribers(readers, series=[series])
+    make_subscribers(readers, series=[series])
     offer = make_offer(code="corrective", percent_off=35)
     campaign = campaign_create_discount(offer=offer, name="Corrective week", send_at=None,
                                         subject="Corrective week: 35% off", **fields)

@@ -17,14 +17,13 @@ from pipeline.campaigns.services.claims import campaign_claim
 from pipeline.campaigns.services.sending import campaign_send
 from pipeline.providers.mailchimp import PROVIDER_RETRY
 from pipeline.publishing.models import Announcement
-from tests.campaigns.conftest import make_offer
-from tests.campaigns.mailchimp_helpers import (
+from tests.support.factories import make_offer, make_part
+from tests.support.mailchimp import (
     add_members,
     map_series_to_interest,
     real_sends,
     use_emulator,
 )
-from tests.support.factories import make_part
 
 S = CampaignStatus
 pytestmark = pytest.mark.django_db

@@ -23,11 +23,12 @@ from pipeline.campaigns.models import Campaign, CampaignStatus, Delivery, Delive
 from pipeline.campaigns.services.campaigns import campaign_create_discount, campaign_schedule
 from pipeline.campaigns.services.local import ledger_window, smtp_connections
 from pipeline.campaigns.services.sending import campaigns_sweep
-from tests.campaigns.conftest import add_subscribers, ensure_wagtail_root, make_offer
-from tests.campaigns.mailchimp_helpers import add_members, real_sends, use_emulator
-from tests.support.factories import make_series
+from tests.support.factories import make_offer, make_series
+from tests.support.mailchimp import add_members, real_sends, use_emulator
 from tests.support.processes import celery_worker, purge_queues, wait_until
 from tests.support.smtp_sink import SmtpSink
+from tests.support.subscribers import make_subscribers
+from workers.tasks.campaigns import send_campaign
 
 S = CampaignStatus
 TRIALS = int(os.environ.get("PARTWORK_CRASH_TRIALS", "3"))
@@ -56,8 +57,6 @@ def _schedule(offer, number) -> int:
 
 def _run_trials(logs, env, *, max_delay: float) -> tuple[list[int], int]:
     """Returns the campaign ids and how many kills landed while the campaign was in flight."""
-    from workers.tasks.campaigns import send_campaign
-
     purge_queues()
     rng = random.Random(SEED)
     offer = make_offer(code="corrective")
@@ -93,11 +92,10 @@ def _run_trials(logs, env, *, max_delay: float) -> tuple[list[int], int]:
 
 
 def test_sigkill_trials_local_path_never_two_copies_and_lost_only_uncertain(logs):
-    ensure_wagtail_root()
     series = make_series(title="Moving Well", slug="moving-well")
-    add_subscribers(RECIPIENTS, series=[series])
+    make_subscribers(RECIPIENTS, series=[series])
     with SmtpSink() as sink:
-        env = {"DJANGO_SETTINGS_MODULE": "tests.campaigns.worker_settings",
+        env = {"DJANGO_SETTINGS_MODULE": "tests.support.worker_settings",
                "TRIAL_SMTP_PORT": str(sink.port), "TRIAL_PROVIDER": "local"}
         campaign_ids, mid_flight = _run_trials(logs, env, max_delay=RECIPIENTS / 500)
         copies = dict(sink.handler.copies)
@@ -125,11 +123,10 @@ def test_sigkill_trials_local_path_never_two_copies_and_lost_only_uncertain(logs
 
 def test_sigkill_trials_mailchimp_path_sent_exactly_once(logs, mailchimp_emulator, settings):
     use_emulator(settings, mailchimp_emulator)
-    ensure_wagtail_root()
     make_series(title="Moving Well", slug="moving-well")
     mailchimp_emulator.emulator.latency_ms = 60  # a few hundred ms per campaign: room to kill
     add_members(mailchimp_emulator, [f"m{i}@example.com" for i in range(5)])
-    env = {"DJANGO_SETTINGS_MODULE": "tests.campaigns.worker_settings",
+    env = {"DJANGO_SETTINGS_MODULE": "tests.support.worker_settings",
            "TRIAL_PROVIDER": "mailchimp", "TRIAL_MAILCHIMP_KEY": mailchimp_emulator.api_key,
            "TRIAL_MAILCHIMP_URL": mailchimp_emulator.url,
            "TRIAL_MAILCHIMP_LIST": mailchimp_emulator.list_id}

@@ -1,6 +1,9 @@
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from cms.models import PartPage, renumber_parts
 from tests.support.factories import make_part, make_series
@@ -42,10 +45,6 @@ def test_renumbering_is_explicit_and_complete():
 
 
 def test_navigation_skips_drafts_and_scheduled_parts():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     series = make_series()
     one = make_part(series)
     make_part(series, live=False)  # draft part 2

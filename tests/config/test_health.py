@@ -4,7 +4,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from pipeline.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
 from pipeline.publishing.services.sweep import publishing_sweep
+from pipeline.subscribers.models import Subscriber
 from tests.support.factories import OfferFactory, make_part, make_series
 
 pytestmark = pytest.mark.django_db
@@ -50,9 +52,6 @@ def test_request_id_is_returned_and_reused(client):
 
 
 def test_a_campaign_past_its_lease_and_uncertain_deliveries_fail_health(client):
-    from pipeline.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
-    from pipeline.subscribers.models import Subscriber
-
     publishing_sweep()
     now = timezone.now()
     offer = OfferFactory()

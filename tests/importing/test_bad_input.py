@@ -10,8 +10,8 @@ from cms.models import Offer, PartPage
 from pipeline.importing.models import ImportedArticle
 from pipeline.importing.services import ImportOptions, series_import_files
 from pipeline.importing.services import importer as importer_module
-from tests.importing.wxr_builder import wxr_document, wxr_item
 from tests.support.factories import make_series
+from tests.support.importing import wxr_document, wxr_item
 
 pytestmark = pytest.mark.django_db
 

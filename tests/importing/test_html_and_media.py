@@ -5,9 +5,10 @@ from PIL import Image as PILImage
 from wagtail.images import get_image_model
 
 from cms.models import PartPage
+from pipeline.importing.models import ImportedArticle
 from pipeline.importing.services import ImportOptions, series_import_files
-from tests.importing.wxr_builder import wxr_document, wxr_item
 from tests.support.factories import make_part, make_series
+from tests.support.importing import wxr_document, wxr_item
 
 pytestmark = pytest.mark.django_db
 
@@ -89,8 +90,6 @@ def test_attachment_files_in_the_media_folder_become_wagtail_images(tmp_path):
 
 
 def test_long_and_missing_titles_are_made_valid(tmp_path):
-    from pipeline.importing.models import ImportedArticle
-
     long_title = "A very long title " * 25  # 450 characters
     export = tmp_path / "titles.xml"
     export.write_text(wxr_document(

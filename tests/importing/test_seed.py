@@ -6,7 +6,13 @@ from django.core.management import call_command
 from cms.models import Offer, PartPage
 from pipeline.importing.models import ImportedArticle
 from pipeline.importing.services import ImportOptions, series_import_files
-from tests.support.factories import make_part, make_series
+from tests.support.factories import (
+    OfferFactory,
+    make_part,
+    make_series,
+    publish_offer,
+    series_index,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -119,8 +125,6 @@ def test_command_dry_run_saves_nothing_and_reports(seed_path, capsys):
 
 
 def test_command_creates_the_series_and_can_publish(seed_path, capsys):
-    from tests.support.factories import series_index
-
     series_index()
     call_command("import_series", "--series", "new-lbp", "--create-series", "Low Back Pain",
                  "--publish", str(seed_path))
@@ -130,8 +134,6 @@ def test_command_creates_the_series_and_can_publish(seed_path, capsys):
 
 
 def test_an_existing_offer_with_the_same_code_is_linked_not_duplicated(seed_path):
-    from tests.support.factories import OfferFactory, publish_offer
-
     editor_offer = publish_offer(OfferFactory(code="corrective", name="Corrective week"))
     series = make_series(slug="lbp")
     report = _import(series, seed_path)

@@ -12,8 +12,8 @@ from django.utils.text import slugify
 from cms.models import PartPage
 from pipeline.importing.models import ImportedArticle
 from pipeline.importing.services import ImportOptions, series_import_files
-from tests.importing.conftest import WORDPRESS_EXPORT
 from tests.support.factories import make_series
+from tests.support.importing import WORDPRESS_EXPORT
 
 pytestmark = pytest.mark.django_db
 

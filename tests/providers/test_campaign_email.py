@@ -16,8 +16,11 @@ from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from pipeline.campaigns.services.campaigns import campaign_create_discount
+from pipeline.campaigns.services.rendering import campaign_render
 from pipeline.providers.campaign_email import CampaignEmail, PreparedEmail
 from pipeline.providers.message import ADDRESS_TAG, UNSUB_TAG, RenderedEmail
+from tests.support.factories import make_offer, make_series
 
 LINK = "https://partwork.example/api/subscribers/unsubscribe/eJyrVipWsjLUUUpUslIKDXIMDUkt8g8/"
 FROM = "Partwork Café <news@partwork.example>"
@@ -204,12 +207,6 @@ def test_a_line_with_the_link_several_times_keeps_within_998_octets():
 @pytest.mark.django_db
 def test_a_rendered_discount_campaign_reads_back(settings):
     """The real templates: the inlined HTML has a line of several thousand characters."""
-    from pipeline.campaigns.services.campaigns import campaign_create_discount
-    from pipeline.campaigns.services.rendering import campaign_render
-    from tests.campaigns.conftest import ensure_wagtail_root, make_offer
-    from tests.support.factories import make_series
-
-    ensure_wagtail_root()
     make_series(title="Moving Well", slug="moving-well", time_zone="Europe/London")
     offer = make_offer(code="corrective", percent_off=35)
     campaign = campaign_create_discount(

@@ -1,7 +1,9 @@
 """The Mailchimp wrapper: the real mailchimp-marketing client over real HTTP to the emulator."""
 
 import hashlib
+import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import mailchimp_marketing
@@ -22,20 +24,8 @@ from pipeline.providers.mailchimp_client import (
     TransientError,
     subscriber_hash,
 )
-
-READY_HTML = "<p>Part 3 is live.</p><a href='*|UNSUB|*'>Unsubscribe</a> *|LIST:ADDRESS|*"
-
-
-class Sleeps(list):
-    """Records backoff delays instead of sleeping them."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-@pytest.fixture
-def sleeps():
-    return Sleeps()
+from tests.support.mailchimp import READY_HTML, route_count
+from tests.support.mailchimp_emulator.openapi_check import Conformance
 
 
 @pytest.fixture
@@ -43,10 +33,6 @@ def client(mailchimp_emulator, sleeps):
     return MailchimpClient(api_key=mailchimp_emulator.api_key, api_url=mailchimp_emulator.url,
                            list_id=mailchimp_emulator.list_id, timeout=5, sleep=sleeps,
                            rng=lambda: 1.0)
-
-
-def route_count(emulator, label: str) -> int:
-    return emulator.emulator.stats()["by_route"].get(label, 0)
 
 
 def ready_campaign(client: MailchimpClient, **kwargs) -> str:
@@ -320,8 +306,6 @@ def test_batch_operations_and_gzipped_results(mailchimp_emulator, client):
 
 def wait_for(read, done, seconds: float = 10):
     """Poll a real background process for a condition, with a bounded deadline."""
-    import time
-
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         value = read()
@@ -441,8 +425,6 @@ def test_a_closed_port_is_a_transient_error():
 def test_an_answer_that_breaks_off_is_outcome_unknown(sleeps):
     """A server that starts a chunked 200 and hangs up mid-body: the request was received and
     may have been applied, so it is a TransientError with outcome_unknown, never a plain one."""
-    import socket
-
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
 
@@ -502,8 +484,6 @@ def test_more_than_ten_in_flight_get_429_and_backoff_gets_through(mailchimp_emul
 # -- what the wrapper sends ------------------------------------------------------------------
 def test_the_wrapper_sends_bodies_the_description_accepts(mailchimp_emulator, client):
     """Every request body the wrapper builds validates against the operation's requestBody."""
-    from tests.support.mailchimp_emulator.openapi_check import Conformance
-
     mailchimp_emulator.control.configure(record_requests=True)
     category = client.ensure_interest_category("Series")
     sleep = client.ensure_interest(category["id"], "Sleep")

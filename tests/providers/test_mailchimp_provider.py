@@ -18,14 +18,9 @@ from pipeline.providers.mailchimp_client import (
     RetryPolicy,
     TransientError,
 )
-from tests.providers.test_mailchimp_client import READY_HTML, Sleeps, route_count
+from tests.support.mailchimp import READY_HTML, route_count
 
 SEND_ROUTE = "POST /campaigns/{campaign_id}/actions/send"
-
-
-@pytest.fixture
-def sleeps():
-    return Sleeps()
 
 
 @pytest.fixture

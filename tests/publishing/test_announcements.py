@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from pipeline.publishing.models import Announcement
 from pipeline.publishing.services.announcements import (
@@ -29,10 +32,6 @@ def test_republishing_an_edit_does_not_announce_again():
 
 
 def test_scheduling_a_part_announces_nothing_until_it_is_live():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     part = make_part(make_series(), live=False, go_live_at=timezone.now() + timedelta(hours=1))
     assert not part.live
     assert not Announcement.objects.filter(part=part).exists()

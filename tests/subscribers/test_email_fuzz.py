@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from pipeline.subscribers.email_address import MAX_LENGTH, InvalidEmail, normalize_email
 from pipeline.subscribers.models import Subscriber
-from tests.subscribers.conftest import subscribe
+from tests.support.subscribers import subscribe
 
 ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 

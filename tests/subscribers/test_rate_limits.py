@@ -4,10 +4,12 @@ import time
 
 import pytest
 import time_machine
+from django.core import mail
+from django.core.cache import cache
 
 from pipeline.subscribers.models import Subscriber
 from pipeline.subscribers.rate_limits import RateLimited, hit
-from tests.subscribers.conftest import subscribe
+from tests.support.subscribers import subscribe
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +37,6 @@ def test_one_address_cannot_be_mail_bombed_from_many_ips(client, series, setting
         for n in range(1, 5)
     ]
     assert answers == [202, 202, 429, 429]
-    from django.core import mail
 
     assert len(mail.outbox) == 2
 
@@ -60,8 +61,6 @@ def test_the_window_resets(settings):
 
 
 def test_counters_live_in_redis_with_an_expiry(settings):
-    from django.core.cache import cache
-
     settings.SUBSCRIBER_RATE_LIMITS = {"subscribe-ip": (5, 60)}
     hit("subscribe-ip", "192.0.2.30")
     client = cache._cache.get_client(write=False)

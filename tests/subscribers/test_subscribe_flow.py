@@ -3,11 +3,13 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.test import Client
 from django.utils import timezone
 
 from pipeline.subscribers.models import ConsentKind, ConsentRecord, Subscriber, SubscriberStatus
-from pipeline.subscribers.services import subscriber_allow_reconfirmation
-from tests.subscribers.conftest import CONSENT, confirm_path_from_outbox, subscribe
+from pipeline.subscribers.services import subscriber_allow_reconfirmation, subscriber_unsubscribe
+from tests.support.factories import make_series
+from tests.support.subscribers import CONSENT, confirm_path_from_outbox, subscribe
 
 pytestmark = pytest.mark.django_db
 
@@ -115,8 +117,6 @@ def test_consent_is_required(client, series):
 
 
 def test_unknown_or_unpublished_series_are_refused(client, series):
-    from tests.support.factories import make_series
-
     make_series(slug="draft-series").unpublish()
     for slug in ("no-such-series", "draft-series"):
         response = subscribe(client, "ann@example.com", series=[slug])
@@ -155,7 +155,6 @@ def test_unsubscribed_address_stays_suppressed_until_it_confirms_again(client, s
     first_link = confirm_path_from_outbox()
     client.post(first_link)
     subscriber = Subscriber.objects.get()
-    from pipeline.subscribers.services import subscriber_unsubscribe
 
     subscriber_unsubscribe(subscriber_id=subscriber.pk)
     # The old, already used confirmation link does not resubscribe.
@@ -238,8 +237,6 @@ def test_the_subscribe_endpoints_are_in_the_same_openapi_document(client):
 
 
 def test_a_browser_subscribes_and_confirms_without_csrf_tokens(series):
-    from django.test import Client
-
     strict = Client(enforce_csrf_checks=True)
     assert subscribe(strict, "ann@example.com").status_code == 202
     assert strict.post(confirm_path_from_outbox(), HTTP_ACCEPT="text/html").status_code == 200

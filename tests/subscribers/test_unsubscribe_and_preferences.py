@@ -1,8 +1,10 @@
 import pytest
+from django.test import Client
 
 from pipeline.subscribers.models import ConsentKind, ConsentRecord, Subscriber, SubscriberStatus
 from pipeline.subscribers.services import subscriber_email_headers, subscriber_preferences_url
-from tests.subscribers.conftest import link_path
+from pipeline.subscribers.tokens import CONFIRM, make_token
+from tests.support.subscribers import link_path
 
 pytestmark = pytest.mark.django_db
 
@@ -90,8 +92,6 @@ def test_unsubscribe_links_survive_a_change_of_address_but_preferences_do_not(cl
 
 
 def test_a_confirmation_link_is_not_an_unsubscribe_link(client, member):
-    from pipeline.subscribers.tokens import CONFIRM, make_token
-
     token = make_token(CONFIRM, subscriber_id=member.pk, email=member.email, consent_id=1)
     response = client.post(f"/api/subscribers/unsubscribe/{token}",
                            {"List-Unsubscribe": "One-Click"})
@@ -126,8 +126,6 @@ def test_preferences_never_resubscribe(client, member):
 
 
 def test_one_click_needs_no_cookie_or_csrf_token(member):
-    from django.test import Client
-
     strict = Client(enforce_csrf_checks=True)
     response = strict.post(_unsubscribe_path(member), "List-Unsubscribe=One-Click",
                            content_type="application/x-www-form-urlencoded")

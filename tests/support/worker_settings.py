@@ -1,6 +1,7 @@
-"""Settings for the worker processes the crash trials start: the test settings, plus real SMTP
-(to the trial's sink), the emulator, and a short lease so a killed worker's campaign is taken
-over within seconds. Test-only: production settings come from config/settings/env.py."""
+"""Settings for the worker processes that tests/campaigns/test_sigkill.py and
+bench/announcement_latency.py start: the test settings, plus real SMTP (to the trial's sink), the
+emulator, and a short lease so a killed worker's campaign is taken over within seconds.
+Test-only: production settings come from config/settings/env.py."""
 
 import os
 from datetime import timedelta

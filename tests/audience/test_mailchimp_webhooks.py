@@ -1,13 +1,17 @@
 import base64
 import hashlib
 import hmac
+import itertools
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
+from django.test import Client
+from django.utils import timezone
 
 from pipeline.audience.models import MailchimpSeriesInterest, MailchimpWebhookEvent, WebhookOutcome
 from pipeline.subscribers.models import ConsentKind, ConsentRecord, Subscriber, SubscriberStatus
+from pipeline.subscribers.services import subscriber_unsubscribe
 
 pytestmark = pytest.mark.django_db
 
@@ -230,8 +234,6 @@ def test_an_older_event_arriving_late_does_not_overwrite_a_newer_one(client):
 
 
 def test_any_arrival_order_ends_in_the_state_of_the_latest_event(client):
-    import itertools
-
     events = [
         sub_body("ann@example.com", "2026-11-20 10:00:00"),
         unsub_body("ann@example.com", "2026-11-20 11:00:00"),
@@ -247,10 +249,6 @@ def test_any_arrival_order_ends_in_the_state_of_the_latest_event(client):
 
 
 def test_a_local_unsubscribe_is_not_undone_by_an_older_webhook(client, series):
-    from django.utils import timezone
-
-    from pipeline.subscribers.services import subscriber_unsubscribe
-
     subscriber = Subscriber.objects.create(email="ann@example.com",
                                            status=SubscriberStatus.SUBSCRIBED)
     subscriber_unsubscribe(subscriber_id=subscriber.pk)
@@ -291,8 +289,6 @@ def test_iso_fired_at_with_an_offset_is_understood(client):
 
 
 def test_webhooks_need_no_csrf_token():
-    from django.test import Client
-
     strict = Client(enforce_csrf_checks=True)
     response = strict.post(URL, sub_body("ann@example.com", "2026-11-20 10:00:00"),
                            content_type="application/x-www-form-urlencoded")

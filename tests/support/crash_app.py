@@ -1,6 +1,6 @@
 """The Celery app with a test-only hook that freezes a publish half-way, until killed.
 
-Used only by tests/publishing/test_worker_failures.py: ``celery -A tests.publishing.crash_app``.
+Used only by tests/publishing/test_worker_failures.py: ``celery -A tests.support.crash_app``.
 The hook runs right after the announcement row is inserted inside the publish transaction, writes
 a marker file so the test knows the worker is mid-publish, and blocks until the test SIGKILLs it.
 """

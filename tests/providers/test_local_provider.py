@@ -1,5 +1,6 @@
 import email
 import socket
+from dataclasses import replace
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -89,8 +90,6 @@ def test_local_provider_delivers_over_real_smtp(smtp_sink):
 @pytest.mark.parametrize(("address", "retryable"), [("refused@example.com", False),
                                                     ("busy@example.com", True)])
 def test_smtp_refusals_say_whether_a_retry_can_help(smtp_sink, address, retryable):
-    from dataclasses import replace
-
     with pytest.raises(ProviderError) as raised:
         LocalProvider().send_transactional(replace(MESSAGE, to=address))
     assert raised.value.retryable is retryable

@@ -1,12 +1,28 @@
-"""Point the Mailchimp provider at the emulator and fill its audience."""
+"""The app against the Mailchimp emulator: point it there, fill the audience, read what it did.
+
+``running`` is what the emulator fixtures yield (tests/support/mailchimp_emulator/fixtures.py).
+"""
 
 from pipeline.audience.models import MailchimpSeriesInterest
+from pipeline.providers.mailchimp_client import MailchimpClient, RetryPolicy
+
+# Campaign content Mailchimp accepts as ready to send: an unsubscribe link and the postal address.
+READY_HTML = "<p>Part 3 is live.</p><a href='*|UNSUB|*'>Unsubscribe</a> *|LIST:ADDRESS|*"
+BATCH_ROUTE = "POST /lists/{list_id}"
 
 
 def use_emulator(settings, running) -> None:
     settings.MAILCHIMP = running.settings()
     settings.EMAIL_PROVIDER = "mailchimp"
     settings.MAILCHIMP_TIMEOUT = 5
+
+
+def fast_client(**overrides) -> MailchimpClient:
+    """The real wrapper from settings, with short backoffs so fault tests stay quick."""
+    options = {"retry": RetryPolicy(max_attempts=4, base_seconds=0.01, cap_seconds=0.05),
+               "timeout": 2.0}
+    options.update(overrides)
+    return MailchimpClient.from_settings(**options)
 
 
 def add_members(running, emails, *, interests=None) -> None:
@@ -33,3 +49,14 @@ def map_series_to_interest(running, series, *, category_id=None) -> MailchimpSer
 def real_sends(running, provider_campaign_id=None) -> list[dict]:
     return [s for s in running.control.sends(campaign_id=provider_campaign_id)
             if s["kind"] != "test" and not s["canceled"]]
+
+
+def route_count(running, label: str) -> int:
+    """Calls the emulator applied on one route, e.g. "POST /lists/{list_id}" (faulted ones are
+    not counted)."""
+    return running.control.stats()["by_route"].get(label, 0)
+
+
+def batch_requests(running) -> int:
+    """Batch-subscribe calls the emulator applied."""
+    return route_count(running, BATCH_ROUTE)

@@ -1,6 +1,12 @@
-"""Build small WordPress exports for tests."""
+"""Inputs for the importer: the shared seed page and WordPress export under ../shared (used by
+tests/importing and bench/import_wordpress.py), and small WordPress exports built in code."""
 
 from html import escape
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+SEED = SHARED / "seeds" / "000_54a0505d5ed85b50.txt"
+WORDPRESS_EXPORT = SHARED / "wordpress" / "themeunittestdata.wordpress.xml"
 
 HEAD = """<?xml version="1.0" encoding="{encoding}"?>
 {doctype}<rss version="2.0" xmlns:excerpt="http://wordpress.org/export/1.2/excerpt/"
