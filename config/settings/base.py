@@ -192,7 +192,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = 240
 # Retries back off exponentially with jitter, never longer than this between two attempts.
 CELERY_TASK_ANNOTATIONS = {"*": {"retry_backoff_max": 300, "retry_jitter": True}}
 # Longer than every countdown, retry backoff and time limit we use, so nothing is redelivered
-# while it is still legitimately waiting or running (tests/publishing/test_celery_config.py).
+# while it is still legitimately waiting or running (tests/workers/test_celery_config.py).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # The beat entry (workers/celery_app.py) runs the publishing sweep this often, in seconds; a
