@@ -1,12 +1,22 @@
-"""Settings shared by every environment. Values come from config.settings.env only."""
+"""Settings shared by every environment. Values come from config.settings.env only.
 
-from datetime import timedelta
+Defaults live in env.VARIABLES and nowhere else: code reads ``settings.NAME`` without a fallback.
+"""
+
 from pathlib import Path
 
 import dj_database_url
 
 from config.embedded_redis import embedded_redis_url
-from config.settings.env import env, env_list
+from config.settings.env import (
+    env,
+    env_duration,
+    env_float,
+    env_int,
+    env_list,
+    env_rate,
+    env_time_zone,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = (BASE_DIR / env("DATA_DIR")).resolve()
@@ -138,7 +148,7 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-WAGTAIL_SITE_NAME = "Partwork"
+WAGTAIL_SITE_NAME = env("WAGTAIL_SITE_NAME")
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILEMBEDS_FINDERS = []  # no oEmbed fetches: videos are stored as URLs with credits
 WAGTAILDOCS_EXTENSIONS = ["pdf", "txt"]
@@ -159,7 +169,7 @@ if _email_url:
     EMAIL_TIMEOUT = 30
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = DATA_DIR / "mail"
+EMAIL_FILE_PATH = DATA_DIR / "mail"  # used by the file backend only
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL")
 POSTAL_ADDRESS = env("POSTAL_ADDRESS")
 EMAIL_PROVIDER = env("EMAIL_PROVIDER")
@@ -172,6 +182,18 @@ MAILCHIMP = {
     "WEBHOOK_SECRET": env("MAILCHIMP_WEBHOOK_SECRET"),
     "WEBHOOK_SIGNING_KEY": env("MAILCHIMP_WEBHOOK_SIGNING_KEY"),
 }
+MAILCHIMP_TIMEOUT = env_float("MAILCHIMP_TIMEOUT", positive=True)
+
+# Subscribers (pipeline/subscribers): link lifetimes, and rate limits as
+# {rule name: (limit, window seconds)}; a test may override one rule by merging into the dict.
+SUBSCRIBER_CONFIRM_MAX_AGE = env_duration("SUBSCRIBER_CONFIRM_MAX_AGE")
+SUBSCRIBER_PREFERENCES_MAX_AGE = env_duration("SUBSCRIBER_PREFERENCES_MAX_AGE")
+SUBSCRIBER_RATE_LIMITS = {
+    "ip": env_rate("SUBSCRIBER_RATE_LIMIT_IP"),
+    "subscribe-ip": env_rate("SUBSCRIBER_RATE_LIMIT_SUBSCRIBE_IP"),
+    "subscribe-address": env_rate("SUBSCRIBER_RATE_LIMIT_SUBSCRIBE_ADDRESS"),
+}
+SUBSCRIBER_RATE_LIMIT_PREFIX = env("SUBSCRIBER_RATE_LIMIT_PREFIX")
 
 # Celery (workers/celery_app.py reads the CELERY_ namespace). See DESIGN.md's reliability rules.
 CELERY_BROKER_URL = (
@@ -195,26 +217,28 @@ CELERY_TASK_ANNOTATIONS = {"*": {"retry_backoff_max": 300, "retry_jitter": True}
 # while it is still legitimately waiting or running (tests/workers/test_celery_config.py).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-# The beat entry (workers/celery_app.py) runs the publishing sweep this often, in seconds; a
-# sweep message not started within PUBLISHING_SWEEP_EXPIRES is dropped (the next one does its work).
-PUBLISHING_SWEEP_INTERVAL = 1.0
-PUBLISHING_SWEEP_EXPIRES = 10.0
-# The health check fails when the sweep has not succeeded for this long (15 missed intervals).
-HEALTH_SWEEP_MAX_AGE_SECONDS = 30
-# Campaigns (pipeline/campaigns/services/): the sweep's beat interval in seconds, the worker's
-# lease on a campaign, the margin before an offer's end after which no discount email goes out.
-CAMPAIGNS_SWEEP_INTERVAL = 5.0
-CAMPAIGN_LEASE = timedelta(minutes=2)
-CAMPAIGN_OFFER_SAFETY_MARGIN = timedelta(minutes=5)
-# Local delivery: SMTP sessions per worker process (mail workers x concurrency x this is what
-# the relay sees), and messages per session before it is renewed (relays cap them).
-CAMPAIGN_SMTP_CONNECTIONS = 4
-CAMPAIGN_SMTP_MESSAGES_PER_CONNECTION = 1000
-# One send task hands a long campaign on to a new task after this many seconds (its soft time
-# limit is 240 s), so the limit never cuts a message off mid-send.
-CAMPAIGN_SEND_RUN_SECONDS = 180.0
-CAMPAIGN_DEFAULT_TIME_ZONE = "Europe/London"
-MAILCHIMP_TIMEOUT = 15
+# The beat entries (workers/celery_app.py) and the health check's patience with the sweep.
+PUBLISHING_SWEEP_INTERVAL = env_float("PUBLISHING_SWEEP_INTERVAL", positive=True)
+PUBLISHING_SWEEP_EXPIRES = env_float("PUBLISHING_SWEEP_EXPIRES", positive=True)
+HEALTH_SWEEP_MAX_AGE_SECONDS = env_int("HEALTH_SWEEP_MAX_AGE_SECONDS", minimum=1)
+CAMPAIGNS_SWEEP_INTERVAL = env_float("CAMPAIGNS_SWEEP_INTERVAL", positive=True)
+# Campaigns (pipeline/campaigns/services): claims, retries, the expiry guard, local delivery.
+CAMPAIGN_LEASE = env_duration("CAMPAIGN_LEASE")
+CAMPAIGN_MAX_ATTEMPTS = env_int("CAMPAIGN_MAX_ATTEMPTS", minimum=1)
+CAMPAIGN_RETRY_BACKOFF_SECONDS = env_float("CAMPAIGN_RETRY_BACKOFF_SECONDS")
+CAMPAIGN_OFFER_SAFETY_MARGIN = env_duration("CAMPAIGN_OFFER_SAFETY_MARGIN")
+# Keyed by CampaignKind's values (settings cannot import models).
+CAMPAIGN_MAX_LATENESS = {
+    "announcement": env_duration("CAMPAIGN_MAX_LATENESS_ANNOUNCEMENT"),
+    "discount": env_duration("CAMPAIGN_MAX_LATENESS_DISCOUNT"),
+    "last_chance": env_duration("CAMPAIGN_MAX_LATENESS_LAST_CHANCE"),
+}
+CAMPAIGN_DEFAULT_TIME_ZONE = env_time_zone("CAMPAIGN_DEFAULT_TIME_ZONE")
+CAMPAIGN_SMTP_CONNECTIONS = env_int("CAMPAIGN_SMTP_CONNECTIONS", minimum=1)
+CAMPAIGN_SMTP_MESSAGES_PER_CONNECTION = env_int("CAMPAIGN_SMTP_MESSAGES_PER_CONNECTION",
+                                                minimum=1)
+CAMPAIGN_LEDGER_WINDOW = env_int("CAMPAIGN_LEDGER_WINDOW", minimum=1)  # None: 2 per session
+CAMPAIGN_SEND_RUN_SECONDS = env_float("CAMPAIGN_SEND_RUN_SECONDS")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True

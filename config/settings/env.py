@@ -1,11 +1,18 @@
-"""The one place settings read the environment.
+"""The one place settings read the environment, and the one home of every setting's default.
 
-Every variable Partwork understands is declared in VARIABLES (the README's configuration table is
-generated from the same list), so nothing reads ``os.environ`` behind the operator's back.
+Every variable Partwork understands is declared in VARIABLES with its default and meaning (the
+README's configuration table is checked against the same list, tests/test_readme.py), so nothing
+reads ``os.environ`` behind the operator's back and no default is repeated in code: base.py sets
+each setting from here and the code reads ``settings.NAME``. The typed readers below refuse a bad
+value at start, in one line naming the variable and what it expects, instead of a worker failing
+on it hours later.
 """
 
 import os
+import re
+import zoneinfo
 from dataclasses import dataclass
+from datetime import timedelta
 
 
 class ConfigurationError(RuntimeError):
@@ -29,6 +36,8 @@ VARIABLES = {
         Variable("ALLOWED_HOSTS", "127.0.0.1,localhost", "Comma-separated host names."),
         Variable("BASE_URL", "http://127.0.0.1:8000", "Public base URL for links in the API, "
                  "feeds and emails."),
+        Variable("WAGTAIL_SITE_NAME", "Partwork", "Site name in the admin, in email mastheads "
+                 "and as the sender's name."),
         Variable("EMAIL_URL", None, "SMTP server as smtp://user:pass@host:port (smtps:// or "
                  "?tls=1 for TLS); emails are written to files under var/mail when unset."),
         Variable("DEFAULT_FROM_EMAIL", "Partwork <news@partwork.localhost>", "Sender address."),
@@ -45,9 +54,58 @@ VARIABLES = {
         Variable("MAILCHIMP_WEBHOOK_SECRET", None, "Secret path segment for list webhooks."),
         Variable("MAILCHIMP_WEBHOOK_SIGNING_KEY", None, "Key for the X-Mailchimp-Signature "
                  "HMAC-SHA256 of webhook bodies; when set, unsigned webhooks are refused."),
+        Variable("MAILCHIMP_TIMEOUT", "15", "Seconds a campaign's Mailchimp call waits for an "
+                 "answer."),
         Variable("DATA_DIR", "var", "Where embedded SQLite, Redis and mail files live."),
         Variable("LOG_FORMAT", "text", "text or json."),
         Variable("LOG_LEVEL", "INFO", "Root log level."),
+        # Subscribers
+        Variable("SUBSCRIBER_CONFIRM_MAX_AGE", "7d", "How long a double opt-in link works "
+                 "(a duration: 90s, 30m, 12h, 7d)."),
+        Variable("SUBSCRIBER_PREFERENCES_MAX_AGE", "365d", "How long a preferences link works "
+                 "(unsubscribe links never expire)."),
+        Variable("SUBSCRIBER_RATE_LIMIT_IP", "60/60", "Requests to any subscriber endpoint per "
+                 "client IP, as LIMIT/SECONDS."),
+        Variable("SUBSCRIBER_RATE_LIMIT_SUBSCRIBE_IP", "10/600", "Subscribes per client IP, as "
+                 "LIMIT/SECONDS."),
+        Variable("SUBSCRIBER_RATE_LIMIT_SUBSCRIBE_ADDRESS", "3/3600", "Confirmation emails per "
+                 "address, as LIMIT/SECONDS."),
+        Variable("SUBSCRIBER_RATE_LIMIT_PREFIX", "ratelimit", "Prefix of the rate-limit "
+                 "counters' Redis keys."),
+        # Sweeps and health
+        Variable("PUBLISHING_SWEEP_INTERVAL", "1", "Seconds between two publishing sweeps "
+                 "(beat)."),
+        Variable("PUBLISHING_SWEEP_EXPIRES", "10", "Seconds after which a sweep nobody started "
+                 "is dropped (the next one does its work)."),
+        Variable("HEALTH_SWEEP_MAX_AGE_SECONDS", "30", "The health check fails when the "
+                 "publishing sweep has not succeeded for this many seconds."),
+        Variable("CAMPAIGNS_SWEEP_INTERVAL", "5", "Seconds between two campaign sweeps (beat), "
+                 "which re-queue due and stuck campaigns."),
+        # Campaigns
+        Variable("CAMPAIGN_LEASE", "2m", "How long a mail worker holds a campaign without "
+                 "renewing it; a crashed worker's campaign is taken over after this."),
+        Variable("CAMPAIGN_MAX_ATTEMPTS", "8", "Attempts at a Mailchimp campaign before it "
+                 "ends failed."),
+        Variable("CAMPAIGN_RETRY_BACKOFF_SECONDS", "5", "First wait before a campaign is "
+                 "retried; it doubles with each attempt (with jitter), up to 300 s."),
+        Variable("CAMPAIGN_OFFER_SAFETY_MARGIN", "5m", "No discount email goes out at or after "
+                 "its offer's end less this."),
+        Variable("CAMPAIGN_MAX_LATENESS_ANNOUNCEMENT", "24h", "An announcement later than this "
+                 "after its send time ends expired instead of going out."),
+        Variable("CAMPAIGN_MAX_LATENESS_DISCOUNT", "1h", "The same for a discount email."),
+        Variable("CAMPAIGN_MAX_LATENESS_LAST_CHANCE", "30m", "The same for a last-chance "
+                 "reminder."),
+        Variable("CAMPAIGN_DEFAULT_TIME_ZONE", "Europe/London", "Time zone of offer end times "
+                 "in emails not tied to one series."),
+        Variable("CAMPAIGN_SMTP_CONNECTIONS", "4", "SMTP sessions a mail worker process keeps "
+                 "open while it sends a campaign."),
+        Variable("CAMPAIGN_SMTP_MESSAGES_PER_CONNECTION", "1000", "Messages per SMTP session "
+                 "before it is renewed."),
+        Variable("CAMPAIGN_LEDGER_WINDOW", None, "SMTP messages at most in flight at once (a "
+                 "crash's worst case of uncertain deliveries); twice the open sessions when "
+                 "unset."),
+        Variable("CAMPAIGN_SEND_RUN_SECONDS", "180", "Seconds one send task sends before it "
+                 "hands the campaign on to a new task (keep it under the 240 s soft limit)."),
     ]
 }
 
@@ -68,6 +126,62 @@ def env_list(name: str) -> list[str]:
 
 def env_bool(name: str) -> bool:
     return (env(name) or "").lower() in {"1", "true", "yes", "on"}
+
+
+def _refuse(name: str, expected: str, value: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"Partwork refuses to start: {name} must be {expected}, not {value!r} (see .env.example)."
+    )
+
+
+def env_int(name: str, *, minimum: int = 0) -> int | None:
+    """A whole number of at least ``minimum``; None only when it is unset with no default."""
+    value = env(name)
+    if value is None:
+        return None
+    if not re.fullmatch(r"\d+", value) or int(value) < minimum:
+        raise _refuse(name, f"a whole number of at least {minimum}", value)
+    return int(value)
+
+
+def env_float(name: str, *, positive: bool = False) -> float:
+    """A number, fractions allowed: zero or more, or above zero when ``positive``."""
+    value = env(name) or ""
+    if not re.fullmatch(r"\d+(\.\d+)?", value) or (positive and float(value) == 0):
+        expected = "a number above zero" if positive else "a number, zero or more"
+        raise _refuse(name, f"{expected} (e.g. 5 or 0.5)", value)
+    return float(value)
+
+
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_duration(name: str) -> timedelta:
+    """A duration: seconds, or a number with a unit (90s, 30m, 12h, 7d)."""
+    value = env(name) or ""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd]?)", value.lower())
+    if not match:
+        raise _refuse(name, "a duration such as 90, 90s, 30m, 12h or 7d", value)
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+def env_rate(name: str) -> tuple[int, int]:
+    """A rate limit as LIMIT/SECONDS, both at least 1: (limit, window_seconds)."""
+    value = env(name) or ""
+    match = re.fullmatch(r"(\d+)\s*/\s*(\d+)", value)
+    if not match or min(int(match.group(1)), int(match.group(2))) < 1:
+        raise _refuse(name, "LIMIT/SECONDS with both at least 1 (e.g. 10/600)", value)
+    return int(match.group(1)), int(match.group(2))
+
+
+def env_time_zone(name: str) -> str:
+    """An IANA time zone name such as Europe/London."""
+    value = env(name) or ""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise _refuse(name, "an IANA time zone such as Europe/London", value) from None
+    return value
 
 
 def require(*names: str) -> None:

@@ -113,7 +113,7 @@ class MailchimpProvider(EmailProvider):
                  **client_options):
         """``client_options`` go to MailchimpClient (retry, sleep, rng, clock), e.g. in tests."""
         self.config = config or settings.MAILCHIMP
-        self.timeout = timeout or getattr(settings, "MAILCHIMP_TIMEOUT", 15)
+        self.timeout = timeout or settings.MAILCHIMP_TIMEOUT
         self._client_options = {"retry": PROVIDER_RETRY, **client_options}
         self._client: wrapper.MailchimpClient | None = None
 

@@ -226,7 +226,7 @@ class MailchimpClient:
 
     @classmethod
     def from_settings(cls, **overrides) -> MailchimpClient:
-        return cls.from_config(getattr(settings, "MAILCHIMP", {}) or {}, **overrides)
+        return cls.from_config(settings.MAILCHIMP, **overrides)
 
     @classmethod
     def from_config(cls, config: dict, **overrides) -> MailchimpClient:

@@ -22,12 +22,9 @@ class Rule:
     window_seconds: int
 
 
-# Overridable with settings.SUBSCRIBER_RATE_LIMITS = {"rule name": (limit, window_seconds)}.
-DEFAULT_RULES = {
-    "ip": Rule("ip", 60, 60),  # every subscriber endpoint, per client IP
-    "subscribe-ip": Rule("subscribe-ip", 10, 600),  # subscribes per client IP
-    "subscribe-address": Rule("subscribe-address", 3, 3600),  # confirmation emails per address
-}
+# The rules, settings.SUBSCRIBER_RATE_LIMITS = {"rule name": (limit, window_seconds)}:
+# "ip" counts every subscriber endpoint per client IP, "subscribe-ip" subscribes per client IP,
+# "subscribe-address" confirmation emails per address (config/settings/env.py has the defaults).
 
 
 class RateLimited(Exception):
@@ -38,17 +35,14 @@ class RateLimited(Exception):
 
 
 def rule(name: str) -> Rule:
-    override = getattr(settings, "SUBSCRIBER_RATE_LIMITS", {}).get(name)
-    if override:
-        return Rule(name, *override)
-    return DEFAULT_RULES[name]
+    limit, window_seconds = settings.SUBSCRIBER_RATE_LIMITS[name]
+    return Rule(name, limit, window_seconds)
 
 
 def _key(rule: Rule, identity: str, window: int) -> str:
     # Hash the identity: keys stay short and no address or IP sits in Redis in clear.
     digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
-    prefix = getattr(settings, "SUBSCRIBER_RATE_LIMIT_PREFIX", "ratelimit")
-    return f"{prefix}:{rule.name}:{digest}:{window}"
+    return f"{settings.SUBSCRIBER_RATE_LIMIT_PREFIX}:{rule.name}:{digest}:{window}"
 
 
 def hit(name: str, identity: str) -> int:

@@ -156,7 +156,7 @@ def subscriber_send_confirmation(*, consent_id: int) -> SendReceipt:
         SeriesPage.objects.filter(slug__in=consent.requested_series).values_list("title", flat=True)
     )
     context = {
-        "site_name": getattr(settings, "WAGTAIL_SITE_NAME", "Partwork"),
+        "site_name": settings.WAGTAIL_SITE_NAME,
         "confirm_url": confirm_url(
             subscriber_id=subscriber.pk, email=subscriber.email, consent_id=consent.pk
         ),

@@ -3,9 +3,9 @@
 Each token names the subscriber and a digest of the address it was made for (never the address
 itself: the payload is signed, not encrypted, and URLs end up in logs), so confirmation and
 preference links stop working once the address changes; unsubscribe links keep working.
-Confirmation links expire (settings.SUBSCRIBER_CONFIRM_MAX_AGE, default
-7 days); unsubscribe links never do: RFC 8058 and the mailbox providers expect them to work for as
-long as the email can be read. Preference links last a year by default.
+Confirmation links expire (settings.SUBSCRIBER_CONFIRM_MAX_AGE) and so do preference links
+(settings.SUBSCRIBER_PREFERENCES_MAX_AGE); unsubscribe links never do: RFC 8058 and the mailbox
+providers expect them to work for as long as the email can be read.
 """
 
 import hashlib
@@ -19,17 +19,6 @@ from django.urls import reverse
 CONFIRM = "confirm"
 UNSUBSCRIBE = "unsubscribe"
 PREFERENCES = "preferences"
-
-_DEFAULT_MAX_AGE = {
-    CONFIRM: timedelta(days=7),
-    UNSUBSCRIBE: None,
-    PREFERENCES: timedelta(days=365),
-}
-_SETTING = {
-    CONFIRM: "SUBSCRIBER_CONFIRM_MAX_AGE",
-    UNSUBSCRIBE: None,
-    PREFERENCES: "SUBSCRIBER_PREFERENCES_MAX_AGE",
-}
 
 
 class BadToken(ValueError):
@@ -52,8 +41,14 @@ def _salt(purpose: str) -> str:
 
 
 def _max_age(purpose: str) -> timedelta | None:
-    name = _SETTING[purpose]
-    return getattr(settings, name, _DEFAULT_MAX_AGE[purpose]) if name else None
+    """Read at each call (tests override the settings); None: the link never expires."""
+    if purpose == CONFIRM:
+        return settings.SUBSCRIBER_CONFIRM_MAX_AGE
+    if purpose == PREFERENCES:
+        return settings.SUBSCRIBER_PREFERENCES_MAX_AGE
+    if purpose == UNSUBSCRIBE:
+        return None
+    raise KeyError(purpose)
 
 
 def make_token(purpose: str, *, subscriber_id: int, email: str, consent_id: int | None = None

@@ -27,7 +27,10 @@ class Command(BaseCommand):
         if not no_demo:
             call_command("load_demo", stdout=self.stdout)
         self.stdout.write(f"Redis: {settings.REDIS_URL}")
-        mail_to = getattr(settings, "EMAIL_FILE_PATH", "SMTP")
+        if settings.EMAIL_BACKEND.endswith(".filebased.EmailBackend"):
+            mail_to = settings.EMAIL_FILE_PATH
+        else:
+            mail_to = f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
         self.stdout.write(f"Email: {settings.EMAIL_BACKEND} ({mail_to})")
         children = [] if no_workers else self._start_workers()
         signal.signal(signal.SIGTERM, _stop_on_sigterm)

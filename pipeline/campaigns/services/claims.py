@@ -34,17 +34,9 @@ def worker_name() -> str:
     return f"worker@{socket.gethostname()}:{os.getpid()}"
 
 
-def lease_length() -> timedelta:
-    return getattr(settings, "CAMPAIGN_LEASE", timedelta(minutes=2))
-
-
-def max_attempts() -> int:
-    return getattr(settings, "CAMPAIGN_MAX_ATTEMPTS", 8)
-
-
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff with full jitter, capped (Mailchimp's 429s come in bursts)."""
-    base = getattr(settings, "CAMPAIGN_RETRY_BACKOFF_SECONDS", 5.0)
+    base = settings.CAMPAIGN_RETRY_BACKOFF_SECONDS
     cap = min(base * 2 ** max(attempts - 1, 0), 300.0)
     return timedelta(seconds=random.uniform(cap / 2, cap) if cap else 0)
 
@@ -111,7 +103,7 @@ def campaign_claim(*, campaign_id: int, worker: str, now: datetime) -> Campaign 
         hold = {
             "attempts": F("attempts") + 1,
             "claimed_by": worker,
-            "claimed_until": now + lease_length(),
+            "claimed_until": now + settings.CAMPAIGN_LEASE,
             "next_attempt_at": None,
         }
         if campaign.status == S.SCHEDULED:
@@ -134,7 +126,7 @@ def campaign_claim(*, campaign_id: int, worker: str, now: datetime) -> Campaign 
 
 def campaign_renew_lease(*, campaign: Campaign, worker: str) -> bool:
     """Extend our lease; False means another worker took the campaign over (stop at once)."""
-    until = timezone.now() + lease_length()
+    until = timezone.now() + settings.CAMPAIGN_LEASE
     renewed = Campaign.objects.filter(
         pk=campaign.pk, claimed_by=worker, status__in=IN_FLIGHT_STATUSES
     ).update(claimed_until=until)

@@ -53,7 +53,7 @@ D = DeliveryState
 
 def smtp_connections() -> int:
     """SMTP sessions one worker process keeps open while it sends a campaign."""
-    return max(getattr(settings, "CAMPAIGN_SMTP_CONNECTIONS", 4), 1)
+    return max(settings.CAMPAIGN_SMTP_CONNECTIONS, 1)
 
 
 def ledger_window(sessions: int) -> int:
@@ -62,19 +62,7 @@ def ledger_window(sessions: int) -> int:
     Two per session keeps every session busy while the ledger is written (once per half
     window). A larger window is faster only against a server on loopback: bench/local_delivery.py
     prints the trade at 4, 8 and 16."""
-    return max(getattr(settings, "CAMPAIGN_LEDGER_WINDOW", None) or 2 * sessions, 1)
-
-
-def messages_per_session() -> int:
-    return getattr(settings, "CAMPAIGN_SMTP_MESSAGES_PER_CONNECTION", 1000)
-
-
-def run_seconds() -> float:
-    """How long one task sends before it hands the campaign on (below the task's 240 s soft
-    limit, so a long list is never cut off mid-message by the limit)."""
-    return getattr(settings, "CAMPAIGN_SEND_RUN_SECONDS", 180.0)
-
-
+    return max(settings.CAMPAIGN_LEDGER_WINDOW or 2 * sessions, 1)
 
 
 def _fail(campaign: Campaign, worker: str, reason: str) -> str:
@@ -206,8 +194,9 @@ def _run_ledger(campaign: Campaign, worker: str) -> str:
     stop = guard.check()
     if stop is None:
         try:
-            transport = open_transport(connections=smtp_connections(),
-                                       max_messages=messages_per_session())
+            transport = open_transport(
+                connections=smtp_connections(),
+                max_messages=settings.CAMPAIGN_SMTP_MESSAGES_PER_CONNECTION)
         except NotSent as error:
             stop = Stop("trouble", str(error))
         else:
@@ -246,13 +235,15 @@ def _send_all(campaign: Campaign, guard: SendGuard, email: CampaignEmail, transp
     outcomes: list[_Outcome] = []
     stop = None
     started, claimed_total = time.monotonic(), 0
+    # Below the task's 240 s soft limit, so a long list is never cut off mid-message by it.
+    run_seconds = settings.CAMPAIGN_SEND_RUN_SECONDS
     while True:
         wanted: list[_Job] = []
         if stop is None:
             stop = guard.check()
-        if stop is None and claimed_total and time.monotonic() - started >= run_seconds():
-            stop = Stop("budget", f"Paused after {run_seconds():.0f} s with messages still "
-                         "pending, to stay inside the task's time limit; a new task carries on.")
+        if stop is None and claimed_total and time.monotonic() - started >= run_seconds:
+            stop = Stop("budget", f"Paused after {run_seconds:.0f} s with messages still "
+                        "pending, to stay inside the task's time limit; a new task carries on.")
         if stop is None and len(in_flight) < window:
             wanted = list(islice(rows, window - len(in_flight)))
         claimed = _record_and_claim(outcomes, wanted)

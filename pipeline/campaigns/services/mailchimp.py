@@ -10,6 +10,7 @@
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -20,7 +21,7 @@ from pipeline.campaigns.services.audience import (
     audience_mailchimp_segment,
 )
 from pipeline.campaigns.services.checks import campaign_check
-from pipeline.campaigns.services.claims import campaign_release, max_attempts
+from pipeline.campaigns.services.claims import campaign_release
 from pipeline.campaigns.services.delivery import CampaignDelivery
 from pipeline.campaigns.services.rendering import campaign_render
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
@@ -166,7 +167,7 @@ def _reconcile(
         )
         if not_retryable:
             return _fail(campaign, worker, f"Mailchimp refused to send: {send_error}")
-        if campaign.attempts >= max_attempts():
+        if campaign.attempts >= settings.CAMPAIGN_MAX_ATTEMPTS:
             return _fail(
                 campaign, worker,
                 f"Gave up after {campaign.attempts} attempts; last error: "

@@ -9,11 +9,12 @@ the safety margin).
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils import timezone
 
 from cms.models import Offer
 from pipeline.campaigns.models import Campaign
-from pipeline.campaigns.services.claims import campaign_renew_lease, lease_length
+from pipeline.campaigns.services.claims import campaign_renew_lease
 from pipeline.campaigns.services.timing import campaign_expiry, offer_send_deadline
 
 
@@ -29,7 +30,7 @@ class SendGuard:
     def __init__(self, campaign: Campaign, worker: str) -> None:
         self.campaign = campaign
         self.worker = worker
-        self.interval = min(1.0, lease_length().total_seconds() / 4)
+        self.interval = min(1.0, settings.CAMPAIGN_LEASE.total_seconds() / 4)
         self.next_refresh = 0.0
         self.deadline = None
 

@@ -12,25 +12,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from cms.models import Offer
-from pipeline.campaigns.models import Campaign, CampaignKind
-
-
-def safety_margin() -> timedelta:
-    return getattr(settings, "CAMPAIGN_OFFER_SAFETY_MARGIN", timedelta(minutes=5))
-
-
-def max_lateness(kind: str) -> timedelta:
-    defaults = {
-        CampaignKind.ANNOUNCEMENT: timedelta(hours=24),
-        CampaignKind.DISCOUNT: timedelta(hours=1),
-        CampaignKind.LAST_CHANCE: timedelta(minutes=30),
-    }
-    return getattr(settings, "CAMPAIGN_MAX_LATENESS", {}).get(kind, defaults[kind])
+from pipeline.campaigns.models import Campaign
 
 
 def offer_send_deadline(offer: Offer) -> datetime:
     """The last moment (exclusive) an email about this offer may be handed to a provider."""
-    return offer.ends_at - safety_margin()
+    return offer.ends_at - settings.CAMPAIGN_OFFER_SAFETY_MARGIN
 
 
 @dataclass(frozen=True)
@@ -49,17 +36,19 @@ def campaign_expiry(
         offer = Offer.objects.get(pk=campaign.offer_id)  # fresh: the window may have moved
         deadline = offer_send_deadline(offer)
         if at >= deadline:
+            margin_minutes = int(settings.CAMPAIGN_OFFER_SAFETY_MARGIN.total_seconds() // 60)
             return Expiry(
                 f"Not sent: at {at:%Y-%m-%d %H:%M:%S} UTC it is at or after the offer's end "
                 f"({offer.ends_at:%Y-%m-%d %H:%M} UTC) less the "
-                f"{int(safety_margin().total_seconds() // 60)}-minute safety margin."
+                f"{margin_minutes}-minute safety margin."
             )
     if include_lateness and campaign.send_at is not None:
         late_by = at - campaign.send_at
-        if late_by > max_lateness(campaign.kind):
+        allowed = settings.CAMPAIGN_MAX_LATENESS[campaign.kind]
+        if late_by > allowed:
             return Expiry(
                 f"Not sent: overdue by {_human(late_by)} (a {campaign.get_kind_display().lower()} "
-                f"is not sent more than {_human(max_lateness(campaign.kind))} late)."
+                f"is not sent more than {_human(allowed)} late)."
             )
     return None
 
@@ -88,9 +77,7 @@ def reader_time_zone(campaign: Campaign) -> zoneinfo.ZoneInfo:
         series = campaign.part.series
     elif campaign.pk and campaign.audience == "series":
         series = campaign.audience_series.order_by("pk").first()
-    name = series.time_zone if series else getattr(
-        settings, "CAMPAIGN_DEFAULT_TIME_ZONE", "Europe/London"
-    )
+    name = series.time_zone if series else settings.CAMPAIGN_DEFAULT_TIME_ZONE
     return zoneinfo.ZoneInfo(name)
 
 
