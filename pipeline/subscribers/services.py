@@ -16,9 +16,12 @@ The rules, for every way in (API, Mailchimp webhook, operator):
 - Unsubscribing is immediate, idempotent, and recorded as a WITHDRAWN consent row.
 - Every change stamps ``status_changed_at`` / ``preferences_changed_at`` so a Mailchimp webhook
   fired earlier but delivered later cannot undo it.
+- Every status change, from whatever way in (these services, the audience sync, the list
+  webhooks), goes through ``subscriber_status_change``, which writes the consent row with it.
 """
 
 import logging
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -89,6 +92,70 @@ def series_by_slugs(slugs: list[str]) -> list[SeriesPage]:
 
 def _lock(subscriber_id: int) -> Subscriber:
     return Subscriber.objects.select_for_update().get(pk=subscriber_id)
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    applied: bool  # False: the condition did not hold and nothing was written
+    consent: ConsentRecord | None = None
+
+
+def subscriber_status_change(
+    *,
+    subscriber: Subscriber,
+    to_status: str,
+    kind: str | None,
+    source: str,
+    at: datetime,
+    only_from: Collection[str] | None = None,
+    dated_by_source: bool = False,
+    note: str = "",
+    consent_text: str = "",
+    form_id: str = "",
+    ip_address: str | None = None,
+    user_agent: str = "",
+    requested_series: list[str] | None = None,
+    answers: ConsentRecord | None = None,
+    also: Mapping[str, object] | None = None,
+) -> StatusChange:
+    """Move ``subscriber`` to ``to_status`` and record the consent row (``kind``; None for a
+    status that is not a choice, such as cleaned) in one transaction: the one place a status
+    changes, so the audit trail cannot miss one.
+
+    The change applies only when the current status is in ``only_from`` (when given) and, when
+    ``dated_by_source`` (``at`` is when the source says it happened, e.g. a webhook's fired_at),
+    only when ``at`` is not before the status's last change: a stale event changes nothing, ties
+    go to the later arrival. ``status_changed_at`` is stamped when the status moves, and also
+    when a dated event restates it, so that events older than that statement stay stale.
+    ``confirmed_at`` is stamped on every move to (or confirmation of) subscribed. ``also`` holds
+    other fields written in the same update. ``subscriber`` is updated in memory too.
+    """
+    with transaction.atomic():
+        status, changed_at = (
+            Subscriber.objects.select_for_update().filter(pk=subscriber.pk)
+            .values_list("status", "status_changed_at").get()
+        )
+        if only_from is not None and status not in only_from:
+            return StatusChange(applied=False)
+        if dated_by_source and changed_at is not None and at < changed_at:
+            return StatusChange(applied=False)
+        fields: dict[str, object] = {**(also or {}), "status": to_status}
+        if status != to_status or dated_by_source:
+            fields["status_changed_at"] = at
+        if to_status == SubscriberStatus.SUBSCRIBED:
+            fields["confirmed_at"] = at
+        for name, value in fields.items():
+            setattr(subscriber, name, value)
+        subscriber.save(update_fields=[*fields, "updated_at"])
+        consent = None
+        if kind is not None:
+            consent = ConsentRecord.objects.create(
+                subscriber=subscriber, kind=kind, source=source, recorded_at=at,
+                form_id=form_id, consent_text=consent_text, ip_address=ip_address,
+                user_agent=(user_agent or "")[:500], requested_series=requested_series or [],
+                answers=answers, note=note[:500],
+            )
+    return StatusChange(applied=True, consent=consent)
 
 
 def subscriber_subscribe(
@@ -211,25 +278,15 @@ def subscriber_confirm(
             )
         wanted = list(SeriesPage.objects.live().filter(slug__in=given.requested_series))
         if subscriber.status == SubscriberStatus.SUBSCRIBED:
-            subscriber.series.add(*wanted)
+            subscriber.series.add(*wanted)  # a new consent for more series: status untouched
         else:
             subscriber.series.set(wanted)
-            subscriber.status = SubscriberStatus.SUBSCRIBED
-            subscriber.status_changed_at = now
-        subscriber.confirmed_at = now
-        subscriber.preferences_changed_at = now
-        subscriber.save()
-        ConsentRecord.objects.create(
-            subscriber=subscriber,
-            kind=ConsentKind.CONFIRMED,
-            source=given.source,
-            recorded_at=now,
-            form_id=given.form_id,
-            consent_text=given.consent_text,
-            ip_address=ip_address,
-            user_agent=(user_agent or "")[:500],
-            requested_series=given.requested_series,
-            answers=given,
+        subscriber_status_change(
+            subscriber=subscriber, to_status=SubscriberStatus.SUBSCRIBED,
+            kind=ConsentKind.CONFIRMED, source=given.source, at=now, form_id=given.form_id,
+            consent_text=given.consent_text, ip_address=ip_address, user_agent=user_agent,
+            requested_series=given.requested_series, answers=given,
+            also={"preferences_changed_at": now},
         )
     return subscriber
 
@@ -273,19 +330,11 @@ def subscriber_unsubscribe(
         subscriber = _lock(subscriber_id)
         if address_digest is not None:
             _check_address(subscriber, address_digest)
-        if subscriber.status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.CLEANED):
-            return subscriber
-        subscriber.status = SubscriberStatus.UNSUBSCRIBED
-        subscriber.status_changed_at = when
-        subscriber.save(update_fields=["status", "status_changed_at", "updated_at"])
-        ConsentRecord.objects.create(
-            subscriber=subscriber,
-            kind=ConsentKind.WITHDRAWN,
-            source=source,
-            recorded_at=when,
-            ip_address=ip_address,
-            user_agent=(user_agent or "")[:500],
-            note=note[:500],
+        subscriber_status_change(
+            subscriber=subscriber, to_status=SubscriberStatus.UNSUBSCRIBED,
+            kind=ConsentKind.WITHDRAWN, source=source, at=when,
+            only_from=(SubscriberStatus.PENDING, SubscriberStatus.SUBSCRIBED),
+            ip_address=ip_address, user_agent=user_agent, note=note,
         )
     return subscriber
 
@@ -298,18 +347,11 @@ def subscriber_allow_reconfirmation(*, subscriber_id: int, operator_note: str) -
     """
     with transaction.atomic():
         subscriber = _lock(subscriber_id)
-        if subscriber.status != SubscriberStatus.CLEANED:
-            return subscriber
-        now = timezone.now()
-        subscriber.status = SubscriberStatus.UNSUBSCRIBED
-        subscriber.status_changed_at = now
-        subscriber.save(update_fields=["status", "status_changed_at", "updated_at"])
-        ConsentRecord.objects.create(
-            subscriber=subscriber,
-            kind=ConsentKind.WITHDRAWN,
-            source=ConsentSource.ADMIN,
-            recorded_at=now,
-            note=f"Cleaned address released for reconfirmation: {operator_note}"[:500],
+        subscriber_status_change(
+            subscriber=subscriber, to_status=SubscriberStatus.UNSUBSCRIBED,
+            kind=ConsentKind.WITHDRAWN, source=ConsentSource.ADMIN, at=timezone.now(),
+            only_from=(SubscriberStatus.CLEANED,),
+            note=f"Cleaned address released for reconfirmation: {operator_note}",
         )
     return subscriber
 

@@ -62,13 +62,8 @@ from pipeline.providers.mailchimp_client import (
     MailchimpClient,
     RetryableError,
 )
-from pipeline.subscribers.models import (
-    ConsentKind,
-    ConsentRecord,
-    ConsentSource,
-    Subscriber,
-    SubscriberStatus,
-)
+from pipeline.subscribers.models import ConsentKind, ConsentSource, Subscriber, SubscriberStatus
+from pipeline.subscribers.services import subscriber_status_change
 
 logger = logging.getLogger(__name__)
 
@@ -239,21 +234,14 @@ _ROW_FIELDS = ("pk", "email", "status", "status_changed_at", "mailchimp_synced_s
 
 def _take_status(subscriber_pk: int, status: str, *, now: datetime, why: str) -> None:
     """Our subscriber takes Mailchimp's status (with a consent row where it is a choice)."""
-    subscriber = Subscriber.objects.select_for_update().get(pk=subscriber_pk)
-    subscriber.status = status
-    subscriber.status_changed_at = now
-    subscriber.mailchimp_synced_status = status
-    subscriber.mailchimp_synced_at = now
-    if status == SubscriberStatus.SUBSCRIBED:
-        subscriber.confirmed_at = now
-    subscriber.save(update_fields=["status", "status_changed_at", "mailchimp_synced_status",
-                                   "mailchimp_synced_at", "confirmed_at", "updated_at"])
     kind = {SubscriberStatus.SUBSCRIBED: ConsentKind.CONFIRMED,
             SubscriberStatus.UNSUBSCRIBED: ConsentKind.WITHDRAWN}.get(status)
-    if kind:
-        ConsentRecord.objects.create(subscriber=subscriber, kind=kind,
-                                     source=ConsentSource.MAILCHIMP, recorded_at=now,
-                                     note=f"Audience sync: {why}")
+    subscriber_status_change(
+        subscriber=Subscriber.objects.select_for_update().get(pk=subscriber_pk),
+        to_status=status, kind=kind, source=ConsentSource.MAILCHIMP, at=now,
+        note=f"Audience sync: {why}",
+        also={"mailchimp_synced_status": status, "mailchimp_synced_at": now},
+    )
 
 
 def _status_from_mailchimp(row: dict, theirs: str, *, their_change: datetime | None,

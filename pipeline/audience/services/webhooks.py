@@ -32,13 +32,8 @@ from django.utils.dateparse import parse_datetime
 from cms.models import SeriesPage
 from pipeline.audience.models import MailchimpSeriesInterest, MailchimpWebhookEvent, WebhookOutcome
 from pipeline.subscribers.email_address import InvalidEmail, normalize_email
-from pipeline.subscribers.models import (
-    ConsentKind,
-    ConsentRecord,
-    ConsentSource,
-    Subscriber,
-    SubscriberStatus,
-)
+from pipeline.subscribers.models import ConsentKind, ConsentSource, Subscriber, SubscriberStatus
+from pipeline.subscribers.services import subscriber_status_change
 
 TRACKED_TYPES = {"subscribe", "unsubscribe", "profile", "cleaned", "upemail"}
 MAX_FIELDS = 500
@@ -197,28 +192,13 @@ def _find_subscriber(address: str, fired_at: datetime) -> Subscriber | None:
     return Subscriber.objects.select_for_update().filter(pk=rename.subscriber_id).first()
 
 
-def _consent(subscriber: Subscriber, event: ParsedEvent, kind: str, note: str) -> None:
+def _event_ip(event: ParsedEvent) -> str | None:
+    """The opt-in (or signup) IP the event reports, when it is a valid address."""
     raw_ip = event.data.get("ip_opt") or event.data.get("ip_signup") or ""
     try:
-        ip = str(ipaddress.ip_address(raw_ip)) if isinstance(raw_ip, str) and raw_ip else None
+        return str(ipaddress.ip_address(raw_ip)) if isinstance(raw_ip, str) and raw_ip else None
     except ValueError:
-        ip = None
-    ConsentRecord.objects.create(
-        subscriber=subscriber,
-        kind=kind,
-        source=ConsentSource.MAILCHIMP,
-        recorded_at=event.fired_at,
-        ip_address=ip,
-        consent_text="Collected by Mailchimp (list webhook).",
-        note=note[:500],
-    )
-
-
-def _set_status(subscriber: Subscriber, event: ParsedEvent, status: str) -> None:
-    subscriber.status = status
-    subscriber.status_changed_at = event.fired_at
-    if status == SubscriberStatus.SUBSCRIBED:
-        subscriber.confirmed_at = event.fired_at
+        return None
 
 
 def _apply_series(subscriber: Subscriber, event: ParsedEvent) -> bool:
@@ -235,6 +215,8 @@ _STATUS_BY_TYPE = {
     "unsubscribe": SubscriberStatus.UNSUBSCRIBED,
     "cleaned": SubscriberStatus.CLEANED,
 }
+# A cleaned address is a bounce, not a choice: no consent row.
+_CONSENT_BY_TYPE = {"subscribe": ConsentKind.CONFIRMED, "unsubscribe": ConsentKind.WITHDRAWN}
 
 
 def _apply_status_event(event: ParsedEvent) -> tuple[str, Subscriber]:
@@ -243,20 +225,19 @@ def _apply_status_event(event: ParsedEvent) -> tuple[str, Subscriber]:
     reason = str(event.data.get("reason", "") or event.data.get("action", ""))
     if subscriber is None:
         # get_or_create: a subscribe through our API may create the row at the same moment.
-        row, created = Subscriber.objects.get_or_create(
+        # A row created here has no status_changed_at yet, so the event is never stale for it.
+        row, _created = Subscriber.objects.get_or_create(
             email=event.email, defaults={"status": status}
         )
         subscriber = Subscriber.objects.select_for_update().get(pk=row.pk)
-        changed_status = created or _newer(event.fired_at, subscriber.status_changed_at)
-    else:
-        changed_status = _newer(event.fired_at, subscriber.status_changed_at)
-    if changed_status:
-        _set_status(subscriber, event, status)
-        if status == SubscriberStatus.SUBSCRIBED:
-            _consent(subscriber, event, ConsentKind.CONFIRMED, "Subscribed in Mailchimp.")
-        elif status == SubscriberStatus.UNSUBSCRIBED:
-            _consent(subscriber, event, ConsentKind.WITHDRAWN,
-                     f"Unsubscribed in Mailchimp ({reason or 'no reason given'}).")
+    note = ("Subscribed in Mailchimp." if status == SubscriberStatus.SUBSCRIBED
+            else f"Unsubscribed in Mailchimp ({reason or 'no reason given'}).")
+    changed_status = subscriber_status_change(
+        subscriber=subscriber, to_status=status, kind=_CONSENT_BY_TYPE.get(event.event_type),
+        source=ConsentSource.MAILCHIMP, at=event.fired_at, dated_by_source=True,
+        consent_text="Collected by Mailchimp (list webhook).", ip_address=_event_ip(event),
+        note=note,
+    ).applied
     changed_series = event.event_type == "subscribe" and _apply_series(subscriber, event)
     subscriber.save()
     return (WebhookOutcome.APPLIED if changed_status or changed_series
