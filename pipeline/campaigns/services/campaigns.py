@@ -22,7 +22,7 @@ from pipeline.campaigns.services.checks import campaign_check
 from pipeline.campaigns.services.deliveries import delivery_for, delivery_name
 from pipeline.campaigns.services.rendering import campaign_render
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
-from pipeline.campaigns.services.timing import offer_send_deadline
+from pipeline.campaigns.services.timing import offer_send_deadline, reminder_time
 from pipeline.campaigns.signals import campaign_due
 from pipeline.providers.base import ProviderError
 from pipeline.providers.message import RenderedEmail, personalize
@@ -66,28 +66,16 @@ def campaign_create_discount(
     return campaign
 
 
-def _reminder_send_at(parent: Campaign, offer: Offer) -> datetime | None:
-    if not parent.reminder_before:
-        return None
-    return offer.ends_at - parent.reminder_before
-
-
 def _plan_reminder(parent: Campaign, actor: str) -> Answer:
     """Create or re-time the last-chance child of a scheduled discount campaign."""
     offer = Offer.objects.get(pk=parent.offer_id)
-    when = _reminder_send_at(parent, offer)
-    reminder = parent.reminders.filter(kind=CampaignKind.LAST_CHANCE).first()
-    if when is None:
+    timing = reminder_time(parent=parent, offer=offer, now=timezone.now())
+    if timing.at is None:
         return Answer(True, "")
-    problem = None
-    if when >= offer_send_deadline(offer):
-        problem = "it would fall within the safety margin before the offer's end"
-    elif parent.send_at and when <= parent.send_at:
-        problem = "it would go before (or with) the discount email itself"
-    elif when <= timezone.now():
-        problem = "that time has already passed"
-    if problem:
-        return Answer(False, f"The last-chance reminder cannot be planned: {problem}.")
+    if timing.problem:
+        return Answer(False, f"The last-chance reminder cannot be planned: {timing.problem}.")
+    when = timing.at
+    reminder = parent.reminders.filter(kind=CampaignKind.LAST_CHANCE).first()
     if reminder is None:
         reminder = Campaign.objects.create(
             kind=CampaignKind.LAST_CHANCE, parent=parent, offer_id=parent.offer_id,
@@ -192,11 +180,9 @@ def campaigns_replan_for_offer(*, offer_id: int, actor: str = "offer change") ->
         if not offer.live:
             reason = "Cancelled: the offer was unpublished."
         elif campaign.kind == CampaignKind.LAST_CHANCE:
-            parent = campaign.parent
-            when = _reminder_send_at(parent, offer)
-            if when is None or when >= deadline or when <= timezone.now() or (
-                parent.send_at and when <= parent.send_at
-            ):
+            timing = reminder_time(parent=campaign.parent, offer=offer, now=timezone.now())
+            when = timing.at
+            if when is None or timing.problem:
                 reason = ("Cancelled: with the offer's new end "
                           f"({offer.ends_at:%Y-%m-%d %H:%M} UTC) the reminder has no valid time.")
             elif when != campaign.send_at:

@@ -21,6 +21,32 @@ def offer_send_deadline(offer: Offer) -> datetime:
 
 
 @dataclass(frozen=True)
+class ReminderTime:
+    at: datetime | None  # None: the discount campaign asks for no reminder
+    problem: str | None = None  # why ``at`` is not a valid time, in words for the editor
+
+
+def reminder_time(*, parent: Campaign, offer: Offer, now: datetime) -> ReminderTime:
+    """When the last-chance reminder of the discount campaign ``parent`` goes, and whether it may.
+
+    The one home of the rule, used when the campaign is scheduled and when its offer moves: the
+    reminder goes ``reminder_before`` the offer's end, before the safety margin, after the
+    discount email itself, and not in the past.
+    """
+    if not parent.reminder_before:
+        return ReminderTime(at=None)
+    at = offer.ends_at - parent.reminder_before
+    problem = None
+    if at >= offer_send_deadline(offer):
+        problem = "it would fall within the safety margin before the offer's end"
+    elif parent.send_at and at <= parent.send_at:
+        problem = "it would go before (or with) the discount email itself"
+    elif at <= now:
+        problem = "that time has already passed"
+    return ReminderTime(at=at, problem=problem)
+
+
+@dataclass(frozen=True)
 class Expiry:
     reason: str
 
