@@ -84,7 +84,7 @@ def _client_and_interests():
     """What both per-member baselines need: the client, series → interest ids, every interest
     id, and the subscriber ↔ series table."""
     _django()
-    from pipeline.audience.services.sync import series_interests_ensure
+    from pipeline.audience.services.interests import series_interests_ensure
     from pipeline.providers.mailchimp_client import MailchimpClient
     from pipeline.subscribers.models import Subscriber
 

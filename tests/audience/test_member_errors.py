@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from pipeline.audience.models import SyncRunState
-from pipeline.audience.services.sync import (
+from pipeline.audience.services.outcomes import (
     COMPLIANCE,
     FORGOTTEN,
     INVALID_ADDRESS,

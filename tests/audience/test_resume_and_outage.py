@@ -14,7 +14,8 @@ from django.db import connection
 from django.utils import timezone
 
 from pipeline.audience.models import AudienceSyncRun, SyncRunState
-from pipeline.audience.services.sync import AudienceSyncInterrupted, audience_sync
+from pipeline.audience.services.runs import AudienceSyncInterrupted
+from pipeline.audience.services.sync import audience_sync
 from pipeline.subscribers.models import Subscriber, SubscriberStatus
 from tests.support.factories import make_series
 from tests.support.mailchimp import batch_requests, fast_client

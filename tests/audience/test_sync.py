@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from pipeline.audience.models import AudienceSyncRun, MailchimpSeriesInterest, SyncRunState
-from pipeline.audience.services.sync import AudienceSyncBusy
+from pipeline.audience.services.runs import AudienceSyncBusy
 from pipeline.subscribers.models import ConsentKind, Subscriber, SubscriberStatus
 from tests.support.factories import make_series
 from tests.support.mailchimp import batch_requests, fast_client

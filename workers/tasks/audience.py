@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from pipeline.audience.services.sync import AudienceSyncInterrupted, audience_sync_task_run
+from pipeline.audience.services.runs import AudienceSyncInterrupted
+from pipeline.audience.services.sync import audience_sync_task_run
 
 
 # Long: a 100,000-member first sync is ~200 batch calls. Below the broker's visibility timeout

@@ -5,13 +5,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.audience.services.sync import (
-    DEFAULT_CONCURRENCY,
-    MAX_CONCURRENCY,
-    AudienceSyncBusy,
-    AudienceSyncInterrupted,
-    audience_sync,
-)
+from pipeline.audience.services.runs import AudienceSyncBusy, AudienceSyncInterrupted
+from pipeline.audience.services.sync import DEFAULT_CONCURRENCY, MAX_CONCURRENCY, audience_sync
 
 
 class Command(BaseCommand):

@@ -1,0 +1,30 @@
+"""Followed series as Mailchimp interests: one per series, in the category "Series"."""
+
+from collections import Counter
+
+from cms.models import SeriesPage
+from pipeline.audience.models import MailchimpSeriesInterest
+from pipeline.providers.mailchimp_client import MailchimpClient
+from pipeline.subscribers.models import Subscriber
+
+SERIES_CATEGORY_TITLE = "Series"
+
+
+def series_interests_ensure(*, client: MailchimpClient) -> dict[int, str]:
+    """Series id → Mailchimp interest id for every series somebody follows (created on demand)."""
+    followed = set(Subscriber.series.through.objects.values_list("seriespage_id", flat=True)
+                   .distinct())
+    known = {m.series_id: m.interest_id for m in MailchimpSeriesInterest.objects.all()}
+    missing = followed - set(known)
+    if missing:
+        category = client.ensure_interest_category(SERIES_CATEGORY_TITLE)
+        titles = Counter(SeriesPage.objects.values_list("title", flat=True))
+        for series in SeriesPage.objects.filter(pk__in=missing).order_by("pk"):
+            name = series.title if titles[series.title] == 1 else f"{series.title} ({series.slug})"
+            interest = client.ensure_interest(category["id"], name[:100])
+            MailchimpSeriesInterest.objects.update_or_create(
+                series=series, defaults={"category_id": category["id"],
+                                         "interest_id": interest["id"],
+                                         "interest_name": interest["name"]})
+            known[series.pk] = interest["id"]
+    return known
