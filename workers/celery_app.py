@@ -18,6 +18,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 app = Celery("partwork")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("publishing"), Queue("mail"))
+
+
+def route_to_named_queue(name, args, kwargs, options, task=None, **kw):
+    """Each task names its queue in its own decorator (``queue_name=``); this router reads it.
+    (Celery's own ``queue`` task attribute is deprecated in favour of routes.)"""
+    queue = getattr(task, "queue_name", None)
+    return {"queue": queue} if queue else None
+
+
+app.conf.task_routes = (route_to_named_queue,)
 app.conf.beat_schedule = {
     "publishing-sweep": {
         "task": "workers.tasks.publishing.sweep",

@@ -35,7 +35,7 @@ def test_the_command_says_how_to_resume_after_an_outage(mailchimp_settings):
 
 
 def test_the_task_is_routed_to_the_mail_queue_and_syncs(mailchimp_settings):
-    assert sync_audience.queue == "mail"  # the task names its queue (test_celery_config checks
+    assert sync_audience.queue_name == "mail"  # the task names its queue (test_celery_config checks
     # on the broker that every task's message lands there)
     make_subscribers(20)
     result = sync_audience.apply(kwargs={"full": False}).get()

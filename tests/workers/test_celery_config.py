@@ -34,7 +34,7 @@ def test_beat_runs_the_sweep_every_few_seconds():
     entry = app.conf.beat_schedule["publishing-sweep"]
     assert entry["task"] == "workers.tasks.publishing.sweep"
     assert entry["schedule"] == settings.PUBLISHING_SWEEP_INTERVAL <= 5
-    assert app.tasks[entry["task"]].queue == "publishing"  # each task names its own queue
+    assert app.tasks[entry["task"]].queue_name == "publishing"  # each task names its own queue
     assert settings.PUBLISHING_SWEEP_INTERVAL < entry["options"]["expires"] < 60
 
 
@@ -69,7 +69,7 @@ def test_each_task_lands_in_the_queue_it_names():
         "workers.tasks.campaigns.send_campaign": "mail",
         "workers.tasks.audience.sync_audience": "mail",
     }
-    assert {name: task.queue for name, task in ours.items()} == expected
+    assert {name: task.queue_name for name, task in ours.items()} == expected
     ids_taken = {  # the tasks that load a row by id
         "workers.tasks.campaigns.send_campaign": (1,),
         "workers.tasks.campaigns.hand_over_announcement": (1,),

@@ -8,7 +8,7 @@ from pipeline.audience.services.sync import audience_sync_task_run
 
 # Long: a 100,000-member first sync is ~200 batch calls. Below the broker's visibility timeout
 # (3600 s); if the limit kills it, the run keeps its cursor and the next call resumes it.
-@shared_task(bind=True, queue="mail", soft_time_limit=1800, time_limit=1860, max_retries=20)
+@shared_task(bind=True, queue_name="mail", soft_time_limit=1800, time_limit=1860, max_retries=20)
 def sync_audience(self, full: bool = False) -> dict:
     """Sync our list into the Mailchimp audience (resuming an interrupted run)."""
     try:

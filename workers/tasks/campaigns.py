@@ -8,7 +8,7 @@ from pipeline.campaigns.services.announcements import announcement_hand_over
 from pipeline.campaigns.services.sending import CONTINUING, campaign_send, campaigns_sweep
 
 
-@shared_task(queue="mail", soft_time_limit=240, time_limit=300)
+@shared_task(queue_name="mail", soft_time_limit=240, time_limit=300)
 def send_campaign(campaign_id: int) -> str:
     status = campaign_send(campaign_id=campaign_id)
     if status == CONTINUING:  # a long list, handed on before the time limit: carry on now
@@ -16,7 +16,7 @@ def send_campaign(campaign_id: int) -> str:
     return status
 
 
-@shared_task(queue="publishing", soft_time_limit=60, time_limit=90)
+@shared_task(queue_name="publishing", soft_time_limit=60, time_limit=90)
 def sweep() -> int:
     """Find due and stuck campaigns (a lost message or a crashed worker only delays an email)."""
     due = campaigns_sweep()
@@ -25,7 +25,7 @@ def sweep() -> int:
     return len(due)
 
 
-@shared_task(queue="publishing", soft_time_limit=30, time_limit=60)
+@shared_task(queue_name="publishing", soft_time_limit=30, time_limit=60)
 def hand_over_announcement(announcement_id: int) -> int:
     """Make the part's announcement campaign (sent at once when its series announces itself)."""
     return announcement_hand_over(announcement_id=announcement_id).pk

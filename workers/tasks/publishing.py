@@ -6,7 +6,7 @@ from pipeline.publishing.services.sweep import publishing_sweep
 from workers.tasks.campaigns import hand_over_announcement
 
 
-@shared_task(queue="publishing", soft_time_limit=120, time_limit=150)
+@shared_task(queue_name="publishing", soft_time_limit=120, time_limit=150)
 def sweep() -> dict:
     """One publishing sweep; hand-overs lost to a broker restart or a crash are queued again."""
     result = publishing_sweep()
