@@ -39,11 +39,13 @@ def _real_sends(control_url: str) -> list[dict]:
 def _database_url(tmp_path) -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres"):
-        base = url.rsplit("/", 1)[0]
+        # Named after the suite's own database, so two suites on one server never share it.
+        base, name = url.rsplit("/", 1)
+        stack_name = f"{name.split('?')[0]}_stack"
         for command in (["dropdb", "--if-exists", "--force"], ["createdb"]):
-            subprocess.run([*command, "-h", "127.0.0.1", "-U", "postgres", "partwork_stack"],
+            subprocess.run([*command, "-h", "127.0.0.1", "-U", "postgres", stack_name],
                            check=True)
-        return f"{base}/partwork_stack"
+        return f"{base}/{stack_name}"
     return f"sqlite:///{tmp_path}/stack.sqlite3"
 
 
