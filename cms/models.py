@@ -25,6 +25,27 @@ from cms.forms import PartPageForm
 TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
 
+def visible_to(request, *, under: Page, pages) -> list:
+    """Those of ``pages`` (live pages below ``under``) this request may read, by the restrictions
+    Wagtail checks before serving a page: the page's own and its ancestors' (password, login,
+    groups). For the public pages' lists and links; the API and feeds serve only ``.public()``."""
+    restrictions = list(
+        PageViewRestriction.objects.filter(
+            Q(page__in=Page.objects.ancestor_of(under, inclusive=True))
+            | Q(page__path__startswith=under.path, page__depth__gt=under.depth)
+        ).select_related("page")
+    )
+    return [
+        page
+        for page in pages
+        if all(
+            restriction.accept_request(request)
+            for restriction in restrictions
+            if page.path.startswith(restriction.page.path)
+        )
+    ]
+
+
 class SeriesIndexPage(Page):
     intro = RichTextField(blank=True)
 
@@ -35,6 +56,12 @@ class SeriesIndexPage(Page):
 
     class Meta:
         verbose_name = "series index"
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        children = SeriesPage.objects.child_of(self).live().order_by("path")
+        context["series_list"] = visible_to(request, under=self, pages=children)
+        return context
 
 
 class SeriesPage(Page):
@@ -67,23 +94,7 @@ class SeriesPage(Page):
         return self.live_parts().public()
 
     def parts_visible_to(self, request) -> list["PartPage"]:
-        """The live parts this request may read, by the same restrictions Wagtail checks before
-        serving a page: the page's own and its ancestors' (password, login, groups)."""
-        restrictions = list(
-            PageViewRestriction.objects.filter(
-                Q(page__in=Page.objects.ancestor_of(self, inclusive=True))
-                | Q(page__path__startswith=self.path, page__depth__gt=self.depth)
-            ).select_related("page")
-        )
-        return [
-            part
-            for part in self.live_parts()
-            if all(
-                restriction.accept_request(request)
-                for restriction in restrictions
-                if part.path.startswith(restriction.page.path)
-            )
-        ]
+        return visible_to(request, under=self, pages=self.live_parts())
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)

@@ -43,6 +43,16 @@ def test_a_logged_in_reader_sees_a_login_only_part_among_the_others(client, admi
     assert client.get("/api/series/mixed").json()["part_count"] == 2
 
 
+def test_the_series_index_lists_a_login_only_series_to_logged_in_readers(client, admin_user):
+    public, private = make_series(title="Open"), make_series(title="Closed")
+    PageViewRestriction.objects.create(page=private, restriction_type="login")
+    index = public.get_parent()
+    assert public.url in client.get(index.url).content.decode()
+    assert private.url not in client.get(index.url).content.decode()
+    client.force_login(admin_user)
+    assert private.url in client.get(index.url).content.decode()
+
+
 def test_an_active_offer_shows_its_code_on_the_page_and_an_ended_one_in_preview_says_why(
     client, admin_client
 ):

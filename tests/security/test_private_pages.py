@@ -134,3 +134,12 @@ def test_restricting_a_part_in_the_admin_takes_it_out_of_the_cached_api(
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(privacy, {"restriction_type": "none"})
     assert client.get("/api/series/strong-back/parts/2").status_code == 200
+
+
+def test_restricted_series_not_linked_from_the_series_index(client, series):
+    restrict(series, "groups")
+    index = series.get_parent()
+    response = client.get(index.url)
+    assert response.status_code == 200
+    assert "Strong Back" not in response.content.decode()
+    assert series.url not in response.content.decode()
