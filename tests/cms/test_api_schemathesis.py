@@ -10,7 +10,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation.modes import GenerationMode
-
 from wagtail.models import PageViewRestriction
 
 from cms.demo import load_demo

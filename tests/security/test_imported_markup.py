@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from wagtail.test.utils.form_data import nested_form_data, querydict_from_html, streamfield
 
-from tests.importing.wxr_builder import wxr_document, wxr_item
 from tests.support.factories import make_part, make_series
+from tests.support.importing import wxr_document, wxr_item
 
 pytestmark = pytest.mark.django_db
 
