@@ -94,6 +94,7 @@ class SeriesPage(Page):
         return self.live_parts().public()
 
     def parts_visible_to(self, request) -> list["PartPage"]:
+        """The live parts this reader may open, for the series' and parts' own pages."""
         return visible_to(request, under=self, pages=self.live_parts())
 
     def get_context(self, request, *args, **kwargs):

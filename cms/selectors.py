@@ -26,6 +26,7 @@ def part_api_url(series, number: int) -> str:
 
 
 def public_series():
+    """Live, public series, each with the count and latest publish of its live, public parts."""
     parts = (
         PartPage.objects.live().public().filter(series=OuterRef("pk")).order_by()
         .values("series")
