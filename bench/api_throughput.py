@@ -1,7 +1,8 @@
 """Throughput and p99 of Partwork's API against Wagtail's own API v2 on the same content.
 
-Starts one gunicorn (same settings for both APIs) over a database holding the demo series plus
-extra parts, then loads, one after the other in the same run:
+Starts one gunicorn (the production settings, plus the stock API, which production does not route:
+bench/wagtail_api_settings.py mounts it with bench/wagtail_api_urls.py) over a database holding
+the demo series plus extra parts, then loads, one after the other in the same run:
   - GET /api/series/{slug}               vs  GET /wagtail-api/v2/pages/?child_of=<series>&...
   - GET /api/series/{slug}/parts/{n}     vs  GET /wagtail-api/v2/pages/<part id>/
 and finally measures how long a publish takes to show in our API while it is under load.
@@ -110,7 +111,7 @@ def main():
     port = free_port()
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SETTINGS_MODULE": "bench.wagtail_api_settings",
         "SECRET_KEY": "bench-" + "x" * 40,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "BASE_URL": f"http://127.0.0.1:{port}",

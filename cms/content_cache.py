@@ -1,10 +1,11 @@
 """Cached API responses that still show a publish within a second.
 
-Every change to published content (a page published, unpublished, moved or deleted; an offer saved
-or deleted) bumps one generation counter in Redis. A response is cached per process under (path,
-generation) together with the moment it stops being true (the next start or end of an offer it
-depends on), so an offer's end is never served from cache. Each process re-reads the generation at
-most every GENERATION_TTL seconds: a publish by any worker is seen everywhere within that time.
+Every change to published content (a page published, unpublished, moved or deleted; a view
+restriction added, changed or removed; an offer saved or deleted) bumps one generation counter in
+Redis. A response is cached per process under (path, generation) together with the moment it
+stops being true (the next start or end of an offer it depends on), so an offer's end is never
+served from cache. Each process re-reads the generation at most every GENERATION_TTL seconds: a
+publish by any worker is seen everywhere within that time.
 """
 
 import hashlib

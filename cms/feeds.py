@@ -1,4 +1,4 @@
-"""RSS and Atom feeds of a series' live parts."""
+"""RSS and Atom feeds of a series' live, public parts (no view-restricted ones)."""
 
 from django.contrib.syndication.views import Feed
 from django.http import Http404
@@ -24,7 +24,7 @@ class SeriesRssFeed(Feed):
         return series.summary or f"New parts of {series.title}"
 
     def items(self, series):
-        return series.live_parts().select_related("series").order_by("-part_number")[:50]
+        return series.public_parts().select_related("series").order_by("-part_number")[:50]
 
     def item_title(self, part):
         return f"Part {part.part_number}: {part.title}"

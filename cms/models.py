@@ -10,13 +10,40 @@ from django.utils import timezone
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 from wagtail.api import APIField
 from wagtail.fields import RichTextField, StreamField
-from wagtail.models import DraftStateMixin, Page, PreviewableMixin, RevisionMixin
+from wagtail.models import (
+    DraftStateMixin,
+    Page,
+    PageViewRestriction,
+    PreviewableMixin,
+    RevisionMixin,
+)
 from wagtail.search import index
 
 from cms.blocks import PartBodyBlock
 from cms.forms import PartPageForm
 
 TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+def visible_to(request, *, under: Page, pages) -> list:
+    """Those of ``pages`` (live pages below ``under``) this request may read, by the restrictions
+    Wagtail checks before serving a page: the page's own and its ancestors' (password, login,
+    groups). For the public pages' lists and links; the API and feeds serve only ``.public()``."""
+    restrictions = list(
+        PageViewRestriction.objects.filter(
+            Q(page__in=Page.objects.ancestor_of(under, inclusive=True))
+            | Q(page__path__startswith=under.path, page__depth__gt=under.depth)
+        ).select_related("page")
+    )
+    return [
+        page
+        for page in pages
+        if all(
+            restriction.accept_request(request)
+            for restriction in restrictions
+            if page.path.startswith(restriction.page.path)
+        )
+    ]
 
 
 class SeriesIndexPage(Page):
@@ -29,6 +56,12 @@ class SeriesIndexPage(Page):
 
     class Meta:
         verbose_name = "series index"
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        children = SeriesPage.objects.child_of(self).live().order_by("path")
+        context["series_list"] = visible_to(request, under=self, pages=children)
+        return context
 
 
 class SeriesPage(Page):
@@ -54,6 +87,20 @@ class SeriesPage(Page):
 
     def live_parts(self):
         return PartPage.objects.live().filter(series=self).order_by("part_number")
+
+    def public_parts(self):
+        """Live parts that no view restriction covers, on the part or any ancestor (Wagtail's
+        own privacy rule): what the API and feeds may serve, count and link."""
+        return self.live_parts().public()
+
+    def parts_visible_to(self, request) -> list["PartPage"]:
+        """The live parts this reader may open, for the series' and parts' own pages."""
+        return visible_to(request, under=self, pages=self.live_parts())
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["parts"] = self.parts_visible_to(request)
+        return context
 
 
 class PartPage(Page):
@@ -137,10 +184,22 @@ class PartPage(Page):
         return super().save(*args, **kwargs)
 
     def previous_part(self):
-        return self.series.live_parts().filter(part_number__lt=self.part_number).last()
+        """The public part before this one (what the API links)."""
+        return self.series.public_parts().filter(part_number__lt=self.part_number).last()
 
     def next_part(self):
-        return self.series.live_parts().filter(part_number__gt=self.part_number).first()
+        return self.series.public_parts().filter(part_number__gt=self.part_number).first()
+
+    def get_context(self, request, *args, **kwargs):
+        """The page's neighbours among the parts this reader may see."""
+        context = super().get_context(request, *args, **kwargs)
+        series = self._series_from_tree()  # a new part's preview may have no series yet
+        visible = series.parts_visible_to(request) if series is not None else []
+        context["previous"] = next(
+            (p for p in reversed(visible) if p.part_number < self.part_number), None
+        )
+        context["next"] = next((p for p in visible if p.part_number > self.part_number), None)
+        return context
 
 
 def next_part_number(series: SeriesPage) -> int:

@@ -1,9 +1,12 @@
-"""Reads of published content for the API and feeds. Only live pages and active offers leave."""
+"""Reads of published content for the API and feeds. Only live, public pages and active offers
+leave: a page under a Wagtail view restriction (its own or an ancestor's: password, login or
+groups) is neither served, counted nor linked."""
 
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, Max, Q
+from django.db.models import Count, IntegerField, Max, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from wagtail.rich_text import expand_db_html
 
@@ -22,12 +25,21 @@ def part_api_url(series, number: int) -> str:
     return f"{series_api_url(series)}/parts/{number}"
 
 
-def live_series():
+def public_series():
+    """Live, public series, each with the count and latest publish of its live, public parts."""
+    parts = (
+        PartPage.objects.live().public().filter(series=OuterRef("pk")).order_by()
+        .values("series")
+    )
     return (
         SeriesPage.objects.live()
+        .public()
         .annotate(
-            live_part_count=Count("parts", filter=Q(parts__live=True)),
-            latest_part_at=Max("parts__last_published_at", filter=Q(parts__live=True)),
+            live_part_count=Coalesce(
+                Subquery(parts.annotate(n=Count("pk")).values("n"), output_field=IntegerField()),
+                Value(0),
+            ),
+            latest_part_at=Subquery(parts.annotate(at=Max("last_published_at")).values("at")),
         )
         .select_related("hero_image")
         .order_by("title")
@@ -35,12 +47,13 @@ def live_series():
 
 
 def series_by_slug(slug: str):
-    return live_series().filter(slug=slug).first()
+    return public_series().filter(slug=slug).first()
 
 
-def live_part(series, number: int):
+def public_part(series, number: int):
     return (
         PartPage.objects.live()
+        .public()
         .filter(series=series, part_number=number)
         .select_related("series")
         .first()

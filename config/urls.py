@@ -2,18 +2,14 @@ from django.conf import settings
 from django.urls import include, path
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
-from wagtail.api.v2.router import WagtailAPIRouter
-from wagtail.api.v2.views import PagesAPIViewSet
 from wagtail.documents import urls as wagtaildocs_urls
 
 from cms.feeds import SeriesAtomFeed, SeriesRssFeed
 from config.api import api
 from config.ops_views import health, metrics
 
-# Wagtail's stock API v2, kept for comparison benchmarks (bench/api_throughput.py).
-wagtail_api = WagtailAPIRouter("wagtailapi")
-wagtail_api.register_endpoint("pages", PagesAPIViewSet)
-
+# Wagtail's stock API v2 is not routed: it would serve the raw page tree beside our API. The
+# comparison benchmark mounts it in its own urlconf (bench/wagtail_api_urls.py).
 urlpatterns = [
     path("health/", health, name="health"),
     path("metrics", metrics, name="metrics"),
@@ -21,7 +17,6 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("api/", api.urls),
     path("hooks/", include("pipeline.audience.urls")),
-    path("wagtail-api/v2/", wagtail_api.urls),
     path("feeds/<str:slug>/rss/", SeriesRssFeed(), name="series-rss"),
     path("feeds/<str:slug>/atom/", SeriesAtomFeed(), name="series-atom"),
 ]

@@ -44,7 +44,7 @@ def _serve(request, key: str, build):
 @router.get("/series", response=list[SeriesSummary], tags=["content"])
 def list_series(request):
     def build():
-        rows = [selectors.series_summary(s) for s in selectors.live_series()]
+        rows = [selectors.series_summary(s) for s in selectors.public_series()]
         last = selectors.latest(*(row["last_published_at"] for row in rows))
         return make_entry(_json(rows), last_modified=last)
 
@@ -58,8 +58,9 @@ def get_series(request, slug: str = Path(..., examples=["strong-back"])):
         if series is None:
             raise _NotFound(f"No published series with slug {slug!r}.")
         data = selectors.series_summary(series)
-        data["parts"] = [selectors.part_link(p) for p in series.live_parts().select_related(
-            "series")]
+        data["parts"] = [
+            selectors.part_link(p) for p in series.public_parts().select_related("series")
+        ]
         return make_entry(_json(data), last_modified=data["last_published_at"])
 
     return _serve(request, f"series:{slug}", build)
@@ -77,7 +78,7 @@ def get_part(
 ):
     def build():
         series = selectors.series_by_slug(slug)
-        part = selectors.live_part(series, number) if series else None
+        part = selectors.public_part(series, number) if series else None
         if part is None:
             raise _NotFound(f"No published part {number} in series {slug!r}.")
         data, valid_until = selectors.part_detail(part, timezone.now())

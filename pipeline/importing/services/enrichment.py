@@ -20,7 +20,7 @@ import lxml.html
 
 from pipeline.importing.services.drafts import ArticleDraft, DraftBlock
 from pipeline.importing.services.offers import offer_suggestion_from_text
-from pipeline.importing.services.rich_text import text_paragraph
+from pipeline.importing.services.rich_text import paragraph_html, text_paragraph
 
 _QUOTE_OPEN = "“\"«"
 _QUOTE_CLOSE = "”\"»"
@@ -148,4 +148,5 @@ def _video(block, before, after, draft: ArticleDraft) -> list[DraftBlock]:
     link = f'<a href="{html.escape(url)}">{html.escape(url, quote=False)}</a>'
     caption = block.value.get("title", "")
     suffix = f" — {html.escape(caption, quote=False)}" if caption else ""
-    return [DraftBlock("paragraph", f"<p>Video: {link}{suffix}</p>")]
+    # Through the whitelist like every other paragraph: a link it would not allow is dropped.
+    return [DraftBlock("paragraph", paragraph_html(f"Video: {link}{suffix}"))]

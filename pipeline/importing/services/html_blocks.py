@@ -11,6 +11,7 @@ from urllib.parse import urljoin, urlparse
 import lxml.html
 from lxml import etree
 
+from cms.blocks import is_web_url
 from pipeline.importing.services.drafts import DraftBlock
 from pipeline.importing.services.rich_text import (
     blockquote_html,
@@ -241,6 +242,14 @@ class _Mapper:
         self.add_url(self._absolute(url), caption=caption, kind=element.tag)
 
     def add_url(self, url: str, *, caption: str = "", kind: str = "") -> None:
+        if not is_web_url(url):
+            # javascript:, data:, "javascript://youtube.com/%0a…": never a link, never a video.
+            source = f"<{kind}> source" if kind else "link"
+            self.notes.append(f"dropped {source} {url[:80]!r}: only http:// and https:// "
+                              "addresses are imported")
+            if caption:
+                self.add_paragraph(html.escape(caption, quote=False))
+            return
         host = urlparse(url).netloc.lower()
         if kind == "video" or any(host == h or host.endswith("." + h) for h in VIDEO_HOSTS):
             self.blocks.append(DraftBlock("video_candidate", {"url": url, "title": caption}))

@@ -1,12 +1,15 @@
 """Turn draft blocks into StreamField values, linking database objects: image files found in
 the media folder become Wagtail images (placeholders with the caption otherwise), callouts
-point at the series' part when it exists, offer blocks at their draft Offer."""
+point at the series' part when it exists, offer blocks at their draft Offer. Last, every block
+is cleaned by its definition in the part body's StreamBlock, as an editor's save would be: a
+block it refuses is dropped, with a note saying which and why."""
 
 import hashlib
 import re
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlparse
 
+from django.core.exceptions import ValidationError
 from django.core.files.images import ImageFile
 from wagtail.images import get_image_model
 
@@ -56,7 +59,31 @@ def draft_body_resolve(
             stream.append(("offer", {"offer": linked, "headline": value["headline"]}))
         else:
             stream.append((block.type, value))
-    return stream, offer
+    return _validated(stream, draft), offer
+
+
+def _validated(stream: list[tuple[str, object]], draft: ArticleDraft) -> list[tuple[str, object]]:
+    definition = PartPage.body.field.stream_block
+    kept = []
+    for kind, value in stream:
+        try:
+            definition.clean(definition.normalize([(kind, value)]))
+        except ValidationError as error:
+            draft.notes.append(f"dropped a {kind} block refused by its definition: "
+                               f"{_refusal(error, value)}")
+            continue
+        kept.append((kind, value))
+    return kept
+
+
+def _refusal(error: ValidationError, value) -> str:
+    """What the block definition said, with the refused field's value (a URL, a year…)."""
+    child = getattr(error, "block_errors", {}).get(0, error)
+    fields = getattr(child, "block_errors", None)
+    if fields and isinstance(value, dict):
+        return "; ".join(f"{name} {str(value.get(name))[:80]!r}: {' '.join(e.messages)}"
+                         for name, e in fields.items())
+    return " ".join(child.messages)
 
 
 def _part(series: SeriesPage, number: int, own_number: int) -> PartPage | None:
