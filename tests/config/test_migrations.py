@@ -21,7 +21,9 @@ from django.utils import timezone
 
 from tests.support.factories import OfferFactory, make_part, make_series
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Transactional, as the migrations need; serialized like the other transactional tests, so that
+# the flush afterwards leaves the database as they expect.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 BEFORE_THE_MOVE = ("pipeline", "0005_merge_campaigns_audience_sync")
 
@@ -58,12 +60,20 @@ def migrate_to_before_the_move():
     leaves = [BEFORE_THE_MOVE] + [
         node for node in graph.leaf_nodes() if node[0] not in {"pipeline", *AREA_APPS}
     ]
-    return executor.loader.project_state(leaves).apps
+    old = executor.loader.project_state(leaves).apps
+    # A database that never knew the area apps has its content types under "pipeline" only. The
+    # area apps' backward RunPython moved them back; make sure of it without relying on that code,
+    # so that the test judges the forward migration alone.
+    old.get_model("contenttypes", "ContentType").objects.filter(
+        app_label__in=AREA_APPS, model__in=MOVED_TO
+    ).update(app_label="pipeline")
+    return old
 
 
 def migrate_to_latest():
+    # As an operator upgrades. Content type ids do not change, so ContentType's cache stays right
+    # (clearing it would make the next serialized test create content types before loading them).
     call_command("migrate", interactive=False, verbosity=0)
-    ContentType.objects.clear_cache()
 
 
 @pytest.fixture
