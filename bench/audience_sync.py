@@ -120,7 +120,7 @@ def role_batches_endpoint(jobs_of: int) -> dict:
     submitted, then polled until finished, and their gzipped-tar results downloaded and read
     (which is where a sync would find each member's outcome)."""
     client, interests, all_ids, through = _client_and_interests()
-    from pipeline.providers.mailchimp_client import subscriber_hash
+    from pipeline.providers.mailchimp_lists import subscriber_hash
     from pipeline.subscribers.models import Subscriber
 
     before = _rss_mb()

@@ -8,7 +8,7 @@ Transactional email (the double opt-in confirmation) has no Marketing API call, 
 through the local provider.
 
 Every call goes through ``MailchimpClient`` (pipeline/providers/mailchimp_client.py), which deals
-with the official client's quirks and raises its typed errors (``mailchimp_client.MailchimpError``
+with the official client's quirks and raises its typed errors (``mailchimp_errors.MailchimpError``
 and subclasses). The campaigns service speaks ProviderError, so ``provider_error`` turns the
 wrapper's errors into the two below, in this one place:
 
@@ -46,11 +46,17 @@ from email.utils import parseaddr
 
 from django.conf import settings
 
-from pipeline.providers import mailchimp_client as wrapper
 from pipeline.providers.base import EmailProvider, ProviderError, SendReceipt, TransactionalEmail
 from pipeline.providers.local import LocalProvider
+from pipeline.providers.mailchimp_client import MailchimpClient
+from pipeline.providers.mailchimp_errors import (
+    MailchimpError,
+    RetryableError,
+    RetryPolicy,
+    TransientError,
+)
 
-PROVIDER_RETRY = wrapper.RetryPolicy(
+PROVIDER_RETRY = RetryPolicy(
     max_attempts=3, base_seconds=0.5, cap_seconds=2.0, budget_seconds=20.0
 )
 
@@ -59,11 +65,11 @@ class MailchimpProviderError(ProviderError):
     """The campaigns' view of a failed Mailchimp call: Mailchimp answered with an error
     (``status`` is its HTTP status), or the wrapper refused to call (``status`` None).
 
-    Not to be confused with ``mailchimp_client.MailchimpError``, the wrapper's own base class,
+    Not to be confused with ``mailchimp_errors.MailchimpError``, the wrapper's own base class,
     which is kept as ``cause``."""
 
     def __init__(self, message: str, *, status: int | None, retryable: bool,
-                 cause: wrapper.MailchimpError | None = None):
+                 cause: MailchimpError | None = None):
         super().__init__(message, retryable=retryable)
         self.status = status
         self.cause = cause
@@ -74,12 +80,12 @@ class MailchimpOutcomeUnknown(ProviderError):
 
     status = None
 
-    def __init__(self, message: str, *, cause: wrapper.MailchimpError | None = None):
+    def __init__(self, message: str, *, cause: MailchimpError | None = None):
         super().__init__(message, retryable=True)
         self.cause = cause
 
 
-def _describe(error: wrapper.MailchimpError) -> str:
+def _describe(error: MailchimpError) -> str:
     if error.title or error.detail:
         return f"Mailchimp {error.status} {error.title}: {error.detail}".strip()
     if error.status is not None:
@@ -87,14 +93,14 @@ def _describe(error: wrapper.MailchimpError) -> str:
     return f"Mailchimp call failed: {error}"
 
 
-def provider_error(error: wrapper.MailchimpError) -> ProviderError:
+def provider_error(error: MailchimpError) -> ProviderError:
     """The one mapping from the wrapper's typed errors to the provider's (table above)."""
-    if isinstance(error, wrapper.TransientError) and error.status is None:
+    if isinstance(error, TransientError) and error.status is None:
         maybe = " (it may have been applied)" if error.outcome_unknown else ""
         return MailchimpOutcomeUnknown(f"No answer from Mailchimp{maybe}: {error!s:.300}",
                                        cause=error)
     return MailchimpProviderError(_describe(error), status=error.status,
-                                  retryable=isinstance(error, wrapper.RetryableError),
+                                  retryable=isinstance(error, RetryableError),
                                   cause=error)
 
 
@@ -102,7 +108,7 @@ def provider_error(error: wrapper.MailchimpError) -> ProviderError:
 def _as_provider_errors():
     try:
         yield
-    except wrapper.MailchimpError as error:
+    except MailchimpError as error:
         raise provider_error(error) from error
 
 
@@ -115,13 +121,13 @@ class MailchimpProvider(EmailProvider):
         self.config = config or settings.MAILCHIMP
         self.timeout = timeout or settings.MAILCHIMP_TIMEOUT
         self._client_options = {"retry": PROVIDER_RETRY, **client_options}
-        self._client: wrapper.MailchimpClient | None = None
+        self._client: MailchimpClient | None = None
 
     @property
-    def client(self) -> wrapper.MailchimpClient:
+    def client(self) -> MailchimpClient:
         """Built at the first call, so a missing key fails that call as a ProviderError."""
         if self._client is None:
-            self._client = wrapper.MailchimpClient.from_config(
+            self._client = MailchimpClient.from_config(
                 self.config, timeout=self.timeout, **self._client_options
             )
         return self._client

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from tests.support.mailchimp_emulator.openapi_check import Conformance
-from tests.support.mailchimp_emulator.state import subscriber_hash
+from tests.support.mailchimp_emulator.records import subscriber_hash
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,8 @@ import pytest
 import requests
 import time_machine
 
-from pipeline.providers.mailchimp_client import (
-    InvalidRequest,
-    MailchimpClient,
-    RateLimited,
-    RetryPolicy,
-)
+from pipeline.providers.mailchimp_client import MailchimpClient
+from pipeline.providers.mailchimp_errors import InvalidRequest, RateLimited, RetryPolicy
 from tests.support.mailchimp_emulator.faults import Faults
 
 READY_HTML = "<p>Hello</p> *|UNSUB|* *|LIST:ADDRESS|*"

@@ -11,19 +11,19 @@ import pytest
 import requests
 from mailchimp_marketing.api_client import ApiClientError
 
-from pipeline.providers.mailchimp_client import (
+from pipeline.providers.mailchimp_client import MailchimpClient
+from pipeline.providers.mailchimp_errors import (
     AuthError,
     CampaignNotReady,
     InvalidRequest,
-    MailchimpClient,
     MailchimpConfigurationError,
     MemberError,
     NotFound,
     RateLimited,
     RetryPolicy,
     TransientError,
-    subscriber_hash,
 )
+from pipeline.providers.mailchimp_lists import subscriber_hash
 from tests.support.mailchimp import READY_HTML, route_count
 from tests.support.mailchimp_emulator.openapi_check import Conformance
 

@@ -11,7 +11,7 @@ from pipeline.providers.mailchimp import (
     MailchimpProvider,
     MailchimpProviderError,
 )
-from pipeline.providers.mailchimp_client import (
+from pipeline.providers.mailchimp_errors import (
     CampaignNotReady,
     MailchimpConfigurationError,
     RateLimited,

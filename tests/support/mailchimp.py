@@ -4,7 +4,8 @@
 """
 
 from pipeline.audience.models import MailchimpSeriesInterest
-from pipeline.providers.mailchimp_client import MailchimpClient, RetryPolicy
+from pipeline.providers.mailchimp_client import MailchimpClient
+from pipeline.providers.mailchimp_errors import RetryPolicy
 
 # Campaign content Mailchimp accepts as ready to send: an unsubscribe link and the postal address.
 READY_HTML = "<p>Part 3 is live.</p><a href='*|UNSUB|*'>Unsubscribe</a> *|LIST:ADDRESS|*"

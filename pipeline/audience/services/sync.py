@@ -54,11 +54,9 @@ from pipeline.audience.services.runs import (
     interrupt_run,
 )
 from pipeline.audience.services.statuses import audience_pull
-from pipeline.providers.mailchimp_client import (
-    BATCH_SUBSCRIBE_LIMIT,
-    MailchimpClient,
-    RetryableError,
-)
+from pipeline.providers.mailchimp_client import MailchimpClient
+from pipeline.providers.mailchimp_errors import RetryableError
+from pipeline.providers.mailchimp_lists import BATCH_SUBSCRIBE_LIMIT
 from pipeline.subscribers.models import Subscriber
 
 logger = logging.getLogger(__name__)

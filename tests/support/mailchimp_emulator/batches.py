@@ -7,7 +7,8 @@ import threading
 
 from . import routes
 from .problems import Problem, invalid, not_found
-from .state import AccountState, iso, now
+from .records import iso, now
+from .state import AccountState
 
 RESULTS_PER_FILE = 500
 
