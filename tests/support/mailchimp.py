@@ -61,3 +61,12 @@ def route_count(running, label: str) -> int:
 def batch_requests(running) -> int:
     """Batch-subscribe calls the emulator applied."""
     return route_count(running, BATCH_ROUTE)
+
+
+def ready_campaign(client, **kwargs) -> str:
+    """A campaign at the emulator that is ready to send (content set, one member)."""
+    client.upsert_member("reader@example.com", status_if_new="subscribed")
+    campaign = client.create_campaign(subject="Part 3", from_name="Partwork",
+                                      reply_to="news@example.com", **kwargs)
+    client.set_campaign_content(campaign["id"], html=READY_HTML)
+    return campaign["id"]
