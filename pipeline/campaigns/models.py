@@ -14,6 +14,10 @@ from wagtail.fields import RichTextField
 
 from pipeline.campaigns.forms import CampaignAdminForm
 
+# Scheduling or sending a campaign to the list, and deciding who else receives campaign mail
+# (the saved test addresses, a series or part announcing itself automatically).
+SEND_PERMISSION = "campaigns.send_campaign"
+
 
 class CampaignKind(models.TextChoices):
     ANNOUNCEMENT = "announcement", "Part announcement"
@@ -122,7 +126,8 @@ class Campaign(models.Model):
     send_requested_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
-    # A stored copy of exactly what went out.
+    # The copy approved when it was scheduled (services/approval.py), which is exactly what goes
+    # out; empty while a draft.
     sent_subject = models.CharField(max_length=300, blank=True)
     sent_preheader = models.CharField(max_length=300, blank=True)
     sent_html = models.TextField(blank=True)

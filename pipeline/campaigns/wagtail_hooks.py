@@ -1,8 +1,13 @@
 """Wagtail admin for campaigns: the list, the discount form, the campaign page (preview, test,
 schedule, cancel, log, report), announcement settings, and the part editor's panel.
 
-Scheduling and sending to the list need the separate ``campaigns.send_campaign`` permission;
-editors without it can write and preview campaigns and send tests.
+Who may do what (a preview shows unreleased content, such as an offer's code):
+- the campaign page and its previews: the campaign view or change permission;
+- a test: the campaign change permission, and only to the saved test addresses
+  (services/campaigns.py: campaign_send_test);
+- scheduling, sending now and cancelling: the separate ``campaigns.send_campaign`` permission;
+- adding, changing or deleting a test address or an announcement setting (which decide who gets
+  mail without another sender's look): the model's own permission and the send permission.
 """
 
 from datetime import datetime
@@ -20,6 +25,8 @@ from wagtail import hooks
 from wagtail.admin.panels import Panel
 from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
+from wagtail.permission_policies import ModelPermissionPolicy
+from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import (
     CreateView,
@@ -30,6 +37,7 @@ from wagtail.snippets.views.snippets import (
 
 from cms.models import PartPage
 from pipeline.campaigns.models import (
+    SEND_PERMISSION,
     Campaign,
     CampaignKind,
     CampaignStatus,
@@ -40,6 +48,7 @@ from pipeline.campaigns.models import (
     SeriesAnnouncementSetting,
 )
 from pipeline.campaigns.services.campaigns import (
+    TEST_RECIPIENTS_MAX,
     campaign_cancel,
     campaign_log,
     campaign_preflight,
@@ -49,7 +58,12 @@ from pipeline.campaigns.services.campaigns import (
     campaign_send_test,
 )
 
-SEND_PERMISSION = "campaigns.send_campaign"
+READ_PERMISSIONS = ("campaigns.view_campaign", "campaigns.change_campaign")
+WRITE_PERMISSION = "campaigns.change_campaign"
+
+
+def may_read_campaigns(user) -> bool:
+    return any(user.has_perm(permission) for permission in READ_PERMISSIONS)
 
 
 def _manage_url(campaign) -> str:
@@ -69,7 +83,9 @@ class CampaignCreateView(CreateView):
 
 class CampaignEditView(EditView):
     def dispatch(self, request, *args, **kwargs):
-        campaign = get_object_or_404(Campaign, pk=kwargs.get("pk"))
+        if not self.user_has_permission("change"):  # before anything of the campaign is shown
+            raise PermissionDenied
+        campaign = self.object
         if campaign.status != CampaignStatus.DRAFT or campaign.kind != CampaignKind.DISCOUNT:
             status = campaign.get_status_display().lower()
             messages.warning(request, f"“{campaign.name}” is {status}: only draft discount "
@@ -99,6 +115,23 @@ class CampaignViewSet(SnippetViewSet):
     ]
     list_filter = ["kind", "status", "provider"]
     ordering = ["-created_at"]
+
+
+class SendersOnlyPolicy(ModelPermissionPolicy):
+    """Adding, changing or deleting needs the send permission as well as the model's own: these
+    records decide who gets campaign mail (tests, automatic announcements)."""
+
+    def user_has_permission(self, user, action):
+        if action in {"add", "change", "delete"} and not user.has_perm(SEND_PERMISSION):
+            return False
+        return super().user_has_permission(user, action)
+
+    def user_has_any_permission(self, user, actions):
+        return any(self.user_has_permission(user, action) for action in actions)
+
+
+for _model in (CampaignTestAddress, SeriesAnnouncementSetting, PartAnnouncementOverride):
+    register_permission_policy(_model, SendersOnlyPolicy(_model))
 
 
 class TestAddressViewSet(SnippetViewSet):
@@ -132,18 +165,23 @@ class CampaignsGroup(SnippetViewSetGroup):
 register_snippet(CampaignsGroup)
 
 
-class CampaignManageView(WagtailAdminTemplateMixin, TemplateView):
+class CampaignReadMixin:
+    """Only people with a campaign permission see a campaign (and its preview) at all."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if not may_read_campaigns(request.user):
+            raise PermissionDenied
+        self.campaign = get_object_or_404(Campaign, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+
+class CampaignManageView(CampaignReadMixin, WagtailAdminTemplateMixin, TemplateView):
     template_name = "campaigns/admin/campaign_manage.html"
     header_icon = "mail"
 
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.has_perm("campaigns.view_campaign") and not request.user.has_perm(
-            "campaigns.change_campaign"
-        ):
-            raise PermissionDenied
-        self.campaign = get_object_or_404(Campaign, pk=kwargs["pk"])
-        self.page_title = self.campaign.name
-        return super().dispatch(request, *args, **kwargs)
+    @property
+    def page_title(self):
+        return self.campaign.name
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -163,6 +201,8 @@ class CampaignManageView(WagtailAdminTemplateMixin, TemplateView):
             preview_error=error,
             problems=problems,
             may_send=self.request.user.has_perm(SEND_PERMISSION),
+            may_test=self.request.user.has_perm(WRITE_PERMISSION),
+            test_max=TEST_RECIPIENTS_MAX,
             transitions=campaign.transitions.all(),
             report=campaign_report(campaign=campaign),
             test_addresses=CampaignTestAddress.objects.all(),
@@ -178,19 +218,18 @@ class CampaignManageView(WagtailAdminTemplateMixin, TemplateView):
         return context
 
 
-class CampaignPreviewHtmlView(View):
+class CampaignPreviewHtmlView(CampaignReadMixin, View):
     def get(self, request, pk):
-        campaign = get_object_or_404(Campaign, pk=pk)
-        response = HttpResponse(campaign_preview(campaign=campaign).html)
+        response = HttpResponse(campaign_preview(campaign=self.campaign).html)
         response["X-Frame-Options"] = "SAMEORIGIN"
         return response
 
 
-class CampaignActionView(View):
+class CampaignActionView(CampaignReadMixin, View):
     """POST only: schedule, send now, cancel, test. Each answers with one clear message."""
 
     def post(self, request, pk):
-        campaign = get_object_or_404(Campaign, pk=pk)
+        campaign = self.campaign
         action = request.POST.get("action")
         actor = request.user.get_username()
         if action in ("schedule", "send_now", "cancel") and not request.user.has_perm(
@@ -198,6 +237,9 @@ class CampaignActionView(View):
         ):
             messages.error(request, "You may prepare campaigns but not send them to the list: "
                            "ask someone with the “send campaigns” permission.")
+            return redirect(_manage_url(campaign))
+        if action == "test" and not request.user.has_perm(WRITE_PERMISSION):
+            messages.error(request, "Sending a test needs the permission to change campaigns.")
             return redirect(_manage_url(campaign))
         if action == "schedule":
             when = _parse_time(request.POST.get("send_at", ""))

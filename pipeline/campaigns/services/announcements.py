@@ -1,11 +1,18 @@
 """A part's announcement campaign: made when the announcement is handed over from publishing,
-sent at once when its series (or the part's override) announces automatically."""
+sent at once when its series (or the part's override) announces automatically.
+
+Only people with the send permission may change those settings (wagtail_hooks.py), so a setting
+that exists is a sender's standing approval. A series nobody set announces automatically (the
+default), except a part released by the release cadence for someone without the send permission:
+its announcement waits as a draft for someone who has it.
+"""
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cms.models import PartPage
 from pipeline.campaigns.models import (
+    SEND_PERMISSION,
     Campaign,
     CampaignAudience,
     CampaignKind,
@@ -14,7 +21,7 @@ from pipeline.campaigns.models import (
 )
 from pipeline.campaigns.services.campaigns import campaign_schedule
 from pipeline.campaigns.services.state import campaign_log
-from pipeline.publishing.models import Announcement
+from pipeline.publishing.models import Announcement, ReleaseQueueEntry
 from pipeline.publishing.services.announcements import announcement_mark_ready
 
 
@@ -33,12 +40,21 @@ def announcements_without_campaign() -> None:
         announcement_campaign_create(announcement_id=announcement_id)
 
 
-def announce_automatically(part: PartPage) -> bool:
+def announce_automatically(part: PartPage) -> tuple[bool, str]:
+    """Whether the part's announcement goes to the list at once, and if not, why (for the log)."""
     override = PartAnnouncementOverride.objects.filter(part=part).first()
     if override:
-        return override.choice == PartAnnouncementOverride.Choice.ALWAYS
+        always = override.choice == PartAnnouncementOverride.Choice.ALWAYS
+        return always, "The part is set to be announced by hand."
     setting = SeriesAnnouncementSetting.objects.filter(series_id=part.series_id).first()
-    return setting.announce_automatically if setting else True
+    if setting:
+        return setting.announce_automatically, "Its series is announced by hand."
+    entry = ReleaseQueueEntry.objects.filter(part=part).select_related("queued_by").first()
+    queuer = entry.queued_by if entry else None
+    if queuer is not None and not queuer.has_perm(SEND_PERMISSION):
+        return False, (f"Released by the release cadence, queued by {queuer.get_username()}, who "
+                       "may not send to the list: waiting for someone who may.")
+    return True, ""
 
 
 def announcement_campaign_create(*, announcement_id: int) -> Campaign:
@@ -66,11 +82,16 @@ def announcement_campaign_create(*, announcement_id: int) -> Campaign:
                              reason=f"Created for part {part.pk} going live.")
     except IntegrityError:  # a concurrent call created it first
         return Campaign.objects.get(announcement=announcement)
-    if created and announce_automatically(part):
+    if not created:
+        return campaign
+    automatic, why_not = announce_automatically(part)
+    if automatic:
         answer = campaign_schedule(
             campaign=campaign, send_at=timezone.now(), actor="publishing",
             reason="The part went live and its series announces automatically.",
         )
         if not answer.ok:  # left as a draft, with the reason on its log for the editor
             campaign_log(campaign=campaign, actor="publishing", reason=answer.message)
+    else:
+        campaign_log(campaign=campaign, actor="publishing", reason=f"Left as a draft: {why_not}")
     return campaign

@@ -17,6 +17,12 @@ from pipeline.campaigns.models import (
     CampaignAudience,
     CampaignKind,
     CampaignStatus,
+    CampaignTestAddress,
+)
+from pipeline.campaigns.services.approval import (
+    campaign_copy,
+    campaign_withdraw_if_changed,
+    copy_fields,
 )
 from pipeline.campaigns.services.checks import campaign_check
 from pipeline.campaigns.services.deliveries import delivery_for, delivery_name
@@ -29,6 +35,8 @@ from pipeline.providers.message import RenderedEmail, personalize
 
 logger = logging.getLogger(__name__)
 S = CampaignStatus
+# A test goes to at most this many of the saved test addresses at once.
+TEST_RECIPIENTS_MAX = 5
 
 
 @dataclass(frozen=True)
@@ -94,14 +102,17 @@ def _plan_reminder(parent: Campaign, actor: str) -> Answer:
             campaign=reminder, to_status=S.SCHEDULED, actor=actor,
             reason=f"Scheduled with its discount campaign, {parent.reminder_before} before the "
             "offer ends.",
+            fields=copy_fields(campaign_render(campaign=reminder)),
         )
     return Answer(True, f" The last-chance reminder goes at {when:%Y-%m-%d %H:%M} UTC.")
 
 
 # -- editor actions ----------------------------------------------------------------------------
-def campaign_preflight(*, campaign: Campaign, send_at: datetime) -> list[str]:
+def campaign_preflight(
+    *, campaign: Campaign, send_at: datetime, rendered: RenderedEmail | None = None
+) -> list[str]:
     """The pre-send checks as they stand now, for a send at ``send_at``."""
-    rendered = campaign_render(campaign=campaign)
+    rendered = rendered or campaign_render(campaign=campaign)
     size = delivery_for(campaign).audience_size(campaign)
     return campaign_check(campaign=campaign, rendered=rendered, send_time=send_at,
                           audience_size=size)
@@ -110,13 +121,17 @@ def campaign_preflight(*, campaign: Campaign, send_at: datetime) -> list[str]:
 def campaign_schedule(
     *, campaign: Campaign, send_at: datetime, actor: str, reason: str = ""
 ) -> Answer:
-    """Schedule a draft (send_at now means "send now"). Checks first; one wins of two clicks."""
+    """Schedule a draft (send_at now means "send now"). Checks first; one wins of two clicks.
+
+    Scheduling approves the copy as it renders now: it is stored and is what goes out
+    (services/approval.py)."""
     send_at = max(send_at, timezone.now())
     campaign.refresh_from_db()
     if campaign.status != S.DRAFT:
         return Answer(False, f"“{campaign.name}” is already "
                       f"{campaign.get_status_display().lower()}; nothing was changed.")
-    problems = campaign_preflight(campaign=campaign, send_at=send_at)
+    rendered = campaign_render(campaign=campaign)
+    problems = campaign_preflight(campaign=campaign, send_at=send_at, rendered=rendered)
     if problems:
         return Answer(False, "Not scheduled: " + " ".join(problems))
     with transaction.atomic():
@@ -124,7 +139,8 @@ def campaign_schedule(
             campaign=campaign, to_status=S.SCHEDULED, actor=actor,
             reason=reason or f"Scheduled for {send_at:%Y-%m-%d %H:%M} UTC.",
             from_statuses=(S.DRAFT,),
-            fields={"send_at": send_at, "provider": delivery_name(campaign)},
+            fields={"send_at": send_at, "provider": delivery_name(campaign),
+                    **copy_fields(rendered)},
         )
         if not moved:
             return Answer(False, f"“{campaign.name}” was just "
@@ -157,19 +173,15 @@ def campaign_cancel(*, campaign: Campaign, actor: str, reason: str = "") -> Answ
     if not moved:
         return Answer(False, f"“{campaign.name}” was just "
                       f"{campaign.get_status_display().lower()}; it can no longer be cancelled.")
-    for reminder in campaign.reminders.filter(status__in=(S.DRAFT, S.SCHEDULED)):
-        campaign_transition(
-            campaign=reminder, to_status=S.CANCELLED, actor=actor,
-            reason="Its discount campaign was cancelled.", from_statuses=(S.DRAFT, S.SCHEDULED),
-        )
     return Answer(True, f"“{campaign.name}” is cancelled.")
 
 
 def campaigns_replan_for_offer(*, offer_id: int, actor: str = "offer change") -> list[str]:
-    """The offer's window or state changed: re-time or cancel the campaigns that depend on it.
+    """The offer changed: re-time or cancel the campaigns that depend on it, and send back to
+    draft the scheduled ones that no longer read as approved (a new code, terms, end...).
 
     In-flight campaigns need nothing here: the guard before the provider call reads the offer
-    afresh. Returns one line per campaign touched.
+    afresh, and they go out with their approved copy. Returns one line per campaign touched.
     """
     offer = Offer.objects.get(pk=offer_id)
     deadline = offer_send_deadline(offer)
@@ -198,16 +210,16 @@ def campaigns_replan_for_offer(*, offer_id: int, actor: str = "offer change") ->
             campaign_transition(campaign=campaign, to_status=S.CANCELLED, actor=actor,
                                 reason=reason, from_statuses=(S.DRAFT, S.SCHEDULED))
             touched.append(f"{campaign.name}: cancelled")
+        elif campaign_withdraw_if_changed(campaign=campaign, actor=actor,
+                                          why=f"the offer “{offer.name}” was changed"):
+            touched.append(f"{campaign.name}: back to draft")
     return touched
 
 
 def campaign_preview(*, campaign: Campaign) -> RenderedEmail:
-    """What a reader sees (merge tags filled with a sample link), or the stored copy once sent."""
-    if campaign.sent_html:
-        rendered = RenderedEmail(campaign.sent_subject, campaign.sent_preheader,
-                                 campaign.sent_html, campaign.sent_text)
-    else:
-        rendered = campaign_render(campaign=campaign)
+    """What a reader sees (merge tags filled with a sample link): the approved copy once
+    scheduled (exactly what goes out), the draft's rendering before."""
+    rendered = campaign_copy(campaign)
     html_part, text_part = personalize(
         rendered, unsubscribe_url=f"{settings.BASE_URL}/api/subscribers/unsubscribe/PREVIEW"
     )
@@ -215,10 +227,25 @@ def campaign_preview(*, campaign: Campaign) -> RenderedEmail:
 
 
 def campaign_send_test(*, campaign: Campaign, emails: list[str], actor: str) -> Answer:
-    """Send the rendered email to test addresses, marked as a test. Never touches the status."""
-    if not emails:
+    """Send the email, marked as a test, to some of the saved test addresses (at most
+    TEST_RECIPIENTS_MAX); any other address refuses the whole test. Never touches the status.
+
+    The saved list (Campaigns → Test addresses) is kept by people with the send permission: a
+    test shows unreleased content (an offer's code), so it goes only where they said it may.
+    """
+    saved = {email.lower(): email for email in
+             CampaignTestAddress.objects.values_list("email", flat=True)}
+    wanted = list(dict.fromkeys(email.strip().lower() for email in emails if email.strip()))
+    if not wanted:
         return Answer(False, "Add at least one test address first (Campaigns → Test addresses).")
-    rendered = campaign_render(campaign=campaign)
+    if len(wanted) > TEST_RECIPIENTS_MAX:
+        return Answer(False, f"Not sent: a test goes to at most {TEST_RECIPIENTS_MAX} "
+                      "addresses at once.")
+    if any(email not in saved for email in wanted):
+        return Answer(False, "Not sent: tests go only to the saved test addresses "
+                      "(Campaigns → Test addresses).")
+    emails = [saved[email] for email in wanted]
+    rendered = campaign_copy(campaign)
     try:
         delivery_for(campaign).send_test(campaign=campaign, rendered=rendered, emails=emails)
     except (ProviderError, OSError) as error:

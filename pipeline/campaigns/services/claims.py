@@ -22,8 +22,15 @@ from pipeline.campaigns.models import (
     IN_FLIGHT_STATUSES,
     TERMINAL_STATUSES,
     Campaign,
+    CampaignKind,
     CampaignStatus,
 )
+from pipeline.campaigns.services.approval import (
+    approved_copy,
+    campaign_withdraw_if_changed,
+    copy_fields,
+)
+from pipeline.campaigns.services.rendering import campaign_render
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
 from pipeline.campaigns.services.timing import campaign_expiry
 
@@ -99,6 +106,10 @@ def campaign_claim(*, campaign_id: int, worker: str, now: datetime) -> Campaign 
                     fields={"claimed_until": None, "claimed_by": ""},
                 )
                 return Skipped(S.EXPIRED, expiry.reason)
+        if campaign.status == S.SCHEDULED:
+            held_back = _held_back(campaign, worker)
+            if held_back:
+                return held_back
 
         hold = {
             "attempts": F("attempts") + 1,
@@ -122,6 +133,32 @@ def campaign_claim(*, campaign_id: int, worker: str, now: datetime) -> Campaign 
             )
             campaign.refresh_from_db()
         return campaign
+
+
+def _held_back(campaign: Campaign, worker: str) -> Skipped | None:
+    """Why a due campaign may not go yet: its reminder's discount was not sent, or its content
+    no longer reads as approved when it was scheduled (services/approval.py)."""
+    if campaign.kind == CampaignKind.LAST_CHANCE:
+        parent = Campaign.objects.get(pk=campaign.parent_id)
+        if parent.status in TERMINAL_STATUSES and parent.status != S.SENT:
+            reason = (f"Not sent: its discount campaign “{parent.name}” ended "
+                      f"{parent.get_status_display().lower()}, so nobody had the offer.")
+            campaign_transition(campaign=campaign, to_status=S.CANCELLED, reason=reason,
+                                actor=worker)
+            return Skipped(S.CANCELLED, reason)
+        if parent.status != S.SENT:
+            return Skipped("waiting", f"Its discount campaign is {parent.status}, not yet sent.")
+    if approved_copy(campaign) is None:
+        # Scheduled before copies were frozen at scheduling: the copy is frozen now.
+        Campaign.objects.filter(pk=campaign.pk).update(
+            **copy_fields(campaign_render(campaign=campaign)))
+        campaign_log(campaign=campaign, actor=worker,
+                     reason="Copy frozen at its claim (it was scheduled before copies were "
+                     "frozen at scheduling).")
+    elif campaign_withdraw_if_changed(campaign=campaign, actor=worker,
+                                      why="its content changed after it was scheduled"):
+        return Skipped(S.DRAFT, "Its content changed after it was scheduled.")
+    return None
 
 
 def campaign_renew_lease(*, campaign: Campaign, worker: str) -> bool:

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pipeline.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
+from pipeline.campaigns.services.approval import approved_copy
 from pipeline.campaigns.services.audience import audience_description, audience_recipients
 from pipeline.campaigns.services.checks import campaign_check
 from pipeline.campaigns.services.claims import (
@@ -37,7 +38,6 @@ from pipeline.campaigns.services.claims import (
 )
 from pipeline.campaigns.services.delivery import CONTINUING, CampaignDelivery
 from pipeline.campaigns.services.ledger import ledger_counts, ledger_move
-from pipeline.campaigns.services.rendering import campaign_render
 from pipeline.campaigns.services.send_guard import SendGuard, Stop
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
 from pipeline.campaigns.services.timing import campaign_expiry
@@ -84,7 +84,7 @@ def local_deliver(*, campaign: Campaign, worker: str) -> str:
 
 
 def _start(campaign: Campaign, worker: str) -> str:
-    rendered = campaign_render(campaign=campaign)
+    rendered = approved_copy(campaign)  # frozen when it was scheduled (checked at the claim)
     recipients = audience_recipients(campaign)
     count = recipients.count()
     problems = campaign_check(
@@ -115,10 +115,6 @@ def _start(campaign: Campaign, worker: str) -> str:
             fields={
                 "provider": "local",
                 "send_requested_at": now,
-                "sent_subject": rendered.subject,
-                "sent_preheader": rendered.preheader,
-                "sent_html": rendered.html,
-                "sent_text": rendered.text,
                 "sent_audience": audience_description(campaign),
                 "recipient_count": written,
             },

@@ -1,7 +1,7 @@
 """The Mailchimp path, exactly once: Mailchimp has no idempotency key, so the order is ours.
 
 1. create the campaign at Mailchimp and persist its id at once (its own commit);
-2. put the content; record the stored copy; status CREATED;
+2. put the content (the copy approved when it was scheduled); status CREATED;
 3. expiry guard; commit SEND_REQUESTED; only then call actions/send;
 4. on any doubt (timeout, dropped answer, 5xx, a crash, a redelivered task) read the campaign's
    status at Mailchimp and trust it: ``save``/``paused`` means not sent (try again, guarded),
@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pipeline.campaigns.models import Campaign, CampaignStatus
+from pipeline.campaigns.services.approval import approved_copy
 from pipeline.campaigns.services.audience import (
     AudienceError,
     audience_description,
@@ -23,7 +24,6 @@ from pipeline.campaigns.services.audience import (
 from pipeline.campaigns.services.checks import campaign_check
 from pipeline.campaigns.services.claims import campaign_release
 from pipeline.campaigns.services.delivery import CampaignDelivery
-from pipeline.campaigns.services.rendering import campaign_render
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
 from pipeline.campaigns.services.timing import campaign_expiry
 from pipeline.providers.base import ProviderError
@@ -59,7 +59,7 @@ def mailchimp_deliver(*, campaign: Campaign, provider: MailchimpProvider, worker
 
 def _create(campaign: Campaign, provider: MailchimpProvider, worker: str) -> str:
     now = timezone.now()
-    rendered = campaign_render(campaign=campaign)
+    rendered = approved_copy(campaign)  # frozen when it was scheduled (checked at the claim)
     problems = campaign_check(
         campaign=campaign, rendered=rendered, send_time=now, audience_size=None
     )
@@ -92,13 +92,7 @@ def _create(campaign: Campaign, provider: MailchimpProvider, worker: str) -> str
     campaign_transition(
         campaign=campaign, to_status=S.CREATED, actor=worker,
         reason=f"Created at Mailchimp as {campaign.provider_campaign_id}.",
-        fields={
-            "sent_subject": rendered.subject,
-            "sent_preheader": rendered.preheader,
-            "sent_html": rendered.html,
-            "sent_text": rendered.text,
-            "sent_audience": audience_description(campaign),
-        },
+        fields={"sent_audience": audience_description(campaign)},
     )
     return S.CREATED
 

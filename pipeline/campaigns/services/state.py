@@ -8,7 +8,7 @@ wins and the other is told so (the function returns False).
 from django.db import transaction
 from django.utils import timezone
 
-from pipeline.campaigns.models import Campaign, CampaignStatus, CampaignTransition
+from pipeline.campaigns.models import Campaign, CampaignKind, CampaignStatus, CampaignTransition
 
 S = CampaignStatus
 
@@ -29,6 +29,18 @@ ALLOWED: dict[str, set[str]] = {
 }
 
 
+# A draft is not approved: back in draft, a campaign loses the copy frozen when it was scheduled.
+UNAPPROVED = {"sent_subject": "", "sent_preheader": "", "sent_html": "", "sent_text": ""}
+# What a discount campaign's waiting last-chance reminder does when the discount moves here: it
+# was approved with its discount, and "last chance" about an email nobody received is not sent.
+REMINDER_FOLLOWS = {  # the discount's new status: (the reminder's, from which, in words)
+    S.DRAFT: (S.DRAFT, (S.SCHEDULED,), "went back to draft"),
+    S.EXPIRED: (S.CANCELLED, (S.DRAFT, S.SCHEDULED), "expired without being sent"),
+    S.FAILED: (S.CANCELLED, (S.DRAFT, S.SCHEDULED), "failed"),
+    S.CANCELLED: (S.CANCELLED, (S.DRAFT, S.SCHEDULED), "was cancelled"),
+}
+
+
 class TransitionRefused(Exception):
     pass
 
@@ -46,7 +58,8 @@ def campaign_transition(
 
     ``from_statuses`` defaults to the campaign's status as loaded. Returns False (and changes
     nothing) when another process moved it first. ``fields`` are written in the same UPDATE.
-    The in-memory object is refreshed either way.
+    The in-memory object is refreshed either way. A discount campaign's waiting reminder follows
+    it back to draft or to its end (REMINDER_FOLLOWS), in the same transaction.
     """
     expected = tuple(from_statuses or (campaign.status,))
     for status in expected:
@@ -62,6 +75,8 @@ def campaign_transition(
             campaign.refresh_from_db()
             return False
         updates = {"status": to_status, "updated_at": now, **(fields or {})}
+        if to_status == S.DRAFT:
+            updates.update(UNAPPROVED)
         Campaign.objects.filter(pk=campaign.pk, status=current).update(**updates)
         CampaignTransition.objects.create(
             campaign_id=campaign.pk,
@@ -71,8 +86,19 @@ def campaign_transition(
             actor=actor[:200],
             at=now,
         )
+        if campaign.kind == CampaignKind.DISCOUNT and to_status in REMINDER_FOLLOWS:
+            _reminders_follow(campaign, to_status, actor)
     campaign.refresh_from_db()
     return True
+
+
+def _reminders_follow(parent: Campaign, status: str, actor: str) -> None:
+    to_status, waiting, what = REMINDER_FOLLOWS[status]
+    for reminder in parent.reminders.filter(kind=CampaignKind.LAST_CHANCE, status__in=waiting):
+        campaign_transition(
+            campaign=reminder, to_status=to_status, actor=actor, from_statuses=waiting,
+            reason=f"Its discount campaign “{parent.name}” {what}.",
+        )
 
 
 def campaign_log(*, campaign: Campaign, reason: str, actor: str) -> None:
