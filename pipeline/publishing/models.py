@@ -11,6 +11,7 @@ releases them like any scheduled page. The validation rules live here, beside th
 import zoneinfo
 from datetime import date, datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -27,6 +28,7 @@ from pipeline.publishing.calendar import (
     in_dst_gap,
     slot_at,
 )
+from pipeline.publishing.forms import ReleaseQueueEntryForm
 
 
 class Announcement(models.Model):
@@ -184,7 +186,12 @@ class SkippedReleaseDate(models.Model):
 
 
 class ReleaseQueueEntry(models.Model):
-    """A part marked ready for release on its series' cadence, optionally pinned to a date."""
+    """A part marked ready for release on its series' cadence, optionally pinned to a date.
+
+    Queuing a part approves its release: in the admin it needs the publish permission on the part
+    (forms.py), and the entry records who queued it and the revision they approved. The planner
+    schedules that revision in their name, with Wagtail's own permission check.
+    """
 
     part = models.OneToOneField(
         "cms.PartPage", on_delete=models.CASCADE, related_name="release_entry"
@@ -198,10 +205,22 @@ class ReleaseQueueEntry(models.Model):
         help_text="Release on this local date at the cadence's time instead of the next free "
         "slot.",
     )
+    # Deleting the user takes their approvals with them (the parts are unscheduled).
+    queued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="+", editable=False,
+        help_text="Who approved the release; none for an entry made by code.",
+    )
+    revision = models.ForeignKey(
+        "wagtailcore.Revision", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", editable=False,
+        help_text="The part's content as approved when it was queued.",
+    )
     planned_for = models.DateTimeField(null=True, blank=True, editable=False)
     plan_note = models.CharField(max_length=300, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    base_form_class = ReleaseQueueEntryForm
     panels = [FieldPanel("part"), FieldPanel("pinned_date")]
 
     class Meta:

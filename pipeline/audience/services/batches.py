@@ -1,7 +1,8 @@
 """Ours → Mailchimp: the changed subscribers after the run's cursor, as batch-subscribe bodies.
 
 A subscriber is sent when the digest of what we would send (address, status, followed series)
-differs from the one last synced, or always in a full run. Interests go as absolute values, so a
+differs from the one last synced, or always in a full run; never while pending with us
+(statuses.py). Interests go as absolute values, so a
 batch sent twice has the same effect as once.
 """
 
@@ -64,6 +65,8 @@ def changed_batches(*, run: AudienceSyncRun, interests: dict[int, str], batch_si
                 continue
             status_fields = mailchimp_status_fields(
                 ours=row["status"], known=row["mailchimp_synced_status"], fresh=is_fresh(row))
+            if status_fields is None:
+                continue
             member = {"email_address": row["email"], **status_fields}
             if all_interest_ids:
                 member["interests"] = {i: i in followed for i in all_interest_ids}

@@ -1,12 +1,15 @@
 """Statuses between our list and the Mailchimp audience, both ways, and the pull.
 
-Ours → Mailchimp: unsubscribed and cleaned send ``status: unsubscribed`` (Mailchimp
-cannot be told "cleaned"); pending and subscribed send ``status_if_new``, so a member unsubscribed
-or cleaned in Mailchimp is never resubscribed. Two explicit exceptions: a member Mailchimp holds as
-pending who then confirmed with us is sent ``subscribed``, and a member Mailchimp holds as
+Ours → Mailchimp: a subscriber still pending with us (who has not confirmed our double opt-in)
+is not sent at all: made "pending" there, Mailchimp would mail its own confirmation on top of
+ours. They are sent once they confirm. Unsubscribed and cleaned send ``status: unsubscribed``
+(Mailchimp cannot be told "cleaned"); subscribed sends ``status_if_new``, so a member unsubscribed
+or cleaned in Mailchimp is never resubscribed. Two explicit exceptions: a member Mailchimp holds
+as pending who then confirmed with us is sent ``subscribed``, and a member Mailchimp holds as
 unsubscribed who gave us fresh, confirmed consent since is sent ``pending`` (Mailchimp then asks
-them itself). Mailchimp → ours: cleaned always wins (a bounce is a fact); unsubscribed wins unless
-our consent is newer; subscribed confirms a pending subscriber.
+them itself: it takes an unsubscribed member back no other way). Mailchimp → ours: cleaned always
+wins (a bounce is a fact); unsubscribed wins unless our consent is newer; subscribed confirms a
+pending subscriber.
 
 The pull reads back the members Mailchimp changed since the last finished run began, so an
 unsubscribe or a bounce there (its webhook lost) reaches our list before anything is pushed.
@@ -42,8 +45,10 @@ def is_fresh(row: dict) -> bool:
     return synced_at is None or (changed_at is not None and changed_at > synced_at)
 
 
-def mailchimp_status_fields(*, ours: str, known: str, fresh: bool) -> dict:
-    """The status part of a member body (see the module docstring for the rules)."""
+def mailchimp_status_fields(*, ours: str, known: str, fresh: bool) -> dict | None:
+    """The status part of a member body, or None: not sent (see the module docstring)."""
+    if ours == SubscriberStatus.PENDING:
+        return None
     if ours in SUPPRESSED:
         if known in SUPPRESSED:
             return {"status_if_new": "unsubscribed"}

@@ -9,6 +9,9 @@ Time-zone rules (zoneinfo, PEP 495):
 
 The planner gives queued parts Wagtail schedules (go_live_at and the revision's
 approved_go_live_at) through Wagtail's own publish action, so the publishing sweep releases them.
+It schedules in the name of whoever queued the part, with Wagtail's permission check: the content
+they approved (the entry's revision), and only while they may still publish the part. An entry
+made by code (no one queued it) is scheduled with its part's latest content, as code may.
 """
 
 import logging
@@ -48,14 +51,28 @@ def _scheduled_at(part: PartPage) -> datetime | None:
     return revision.approved_go_live_at if revision else None
 
 
-def part_schedule(*, part: PartPage, go_live_at: datetime) -> None:
-    """Schedule the part's latest content for ``go_live_at`` the way the editor's
-    'Publish' with a go-live date does: a revision with approved_go_live_at."""
-    latest = part.get_latest_revision()
-    page = latest.as_object() if latest else part
+def part_schedule(*, entry: ReleaseQueueEntry, go_live_at: datetime) -> None:
+    """Schedule the queued part for ``go_live_at`` the way the editor's 'Publish' with a go-live
+    date does (a revision with approved_go_live_at), as whoever queued it: the content they
+    approved, and Wagtail refuses (PublishPermissionError) if they may not publish it."""
+    part, user = entry.part, entry.queued_by
+    source = entry.revision if user else part.get_latest_revision()
+    page = source.as_object() if source else part
     page.go_live_at = go_live_at
-    revision = page.save_revision(clean=False, log_action=False)
-    revision.publish(skip_permission_checks=True)
+    revision = page.save_revision(user=user, clean=False, log_action=False)
+    revision.publish(user=user, skip_permission_checks=user is None)
+
+
+def queuer_refusal(entry: ReleaseQueueEntry) -> str | None:
+    """Why the part may not be scheduled in its queuer's name any more, or None."""
+    user = entry.queued_by
+    if user is None:
+        return None
+    if not (user.is_active and entry.part.permissions_for_user(user).can_publish()):
+        return f"queued by {user.get_username()}, who may no longer publish it; queue it again"
+    if entry.revision_id is None:
+        return "the revision approved when it was queued is gone; queue it again"
+    return None
 
 
 def part_unschedule(*, part: PartPage) -> None:
@@ -82,25 +99,31 @@ def series_replan(*, series_id: int, now: datetime | None = None) -> list[Planne
         )
         entries = list(
             ReleaseQueueEntry.objects.filter(series_id=series_id, part__live=False)
-            .select_related("part")
+            .select_related("part", "queued_by", "revision")
             .order_by("part__part_number")
         )
         desired: dict[int, tuple[datetime | None, str]] = {}
         current = {entry.pk: _scheduled_at(entry.part) for entry in entries}
+        refused = {entry.pk: why for entry in entries if (why := queuer_refusal(entry))}
         if cadence is None or cadence.paused:
             note = "series paused" if cadence else "no release cadence"
             for entry in entries:
-                frozen = current[entry.pk] and current[entry.pk] <= now + FROZEN_WITHIN
-                desired[entry.pk] = (current[entry.pk], "due now") if frozen else (None, note)
+                desired[entry.pk] = _unplaced(current[entry.pk], note, now)
         else:
-            desired = _assign_slots(cadence, entries, current, now)
+            placed = [entry for entry in entries if entry.pk not in refused]
+            desired = _assign_slots(cadence, placed, current, now,
+                                    queued_part_ids=[entry.part_id for entry in entries])
+        for entry_id, why in refused.items():
+            desired[entry_id] = _unplaced(current[entry_id], why, now)
         for entry in entries:
             go_live_at, note = desired[entry.pk]
-            if go_live_at != current[entry.pk]:
+            # A new approval (planned_for cleared by the queue form) is scheduled afresh.
+            approved_anew = entry.planned_for is None and note != "due now"
+            if go_live_at != current[entry.pk] or (go_live_at and approved_anew):
                 if go_live_at is None:
                     part_unschedule(part=entry.part)
                 else:
-                    part_schedule(part=entry.part, go_live_at=go_live_at)
+                    part_schedule(entry=entry, go_live_at=go_live_at)
             if entry.planned_for != go_live_at or entry.plan_note != note:
                 entry.planned_for, entry.plan_note = go_live_at, note
                 entry.save(update_fields=["planned_for", "plan_note"])
@@ -118,13 +141,19 @@ def series_replan(*, series_id: int, now: datetime | None = None) -> list[Planne
     return plan
 
 
-def _assign_slots(cadence, entries, current, now):
+def _unplaced(current: datetime | None, note: str, now: datetime) -> tuple[datetime | None, str]:
+    """Not to be scheduled: unscheduled, unless the sweep is about to publish it."""
+    if current and current <= now + FROZEN_WITHIN:
+        return current, "due now"
+    return None, note
+
+
+def _assign_slots(cadence, entries, current, now, *, queued_part_ids):
     tz = cadence.tz
     skipped = {d.date for d in cadence.skipped_dates.all()}
     desired: dict[int, tuple[datetime | None, str]] = {}
     taken: set[datetime] = set()
     # Parts scheduled by hand (not queued) keep their time; a cadence slot there is taken.
-    queued_part_ids = [entry.part_id for entry in entries]
     for part in PartPage.objects.filter(series_id=cadence.series_id, live=False).exclude(
         pk__in=queued_part_ids
     ):
