@@ -22,6 +22,9 @@ class ReleaseQueueEntryForm(WagtailAdminModelForm):
     def save(self, commit=True):
         entry = self.instance
         entry.queued_by = self.for_user
-        entry.revision = entry.part.get_latest_revision()
+        part = entry.part
+        # The content approved: the part as it stands (a page made by code may have no revision).
+        entry.revision = part.get_latest_revision() or part.save_revision(
+            user=self.for_user, clean=False, log_action=False)
         entry.planned_for = None  # a new approval: the planner schedules the approved revision
         return super().save(commit=commit)
