@@ -10,7 +10,7 @@ Who may do what (a preview shows unreleased content, such as an offer's code):
   mail without another sender's look): the model's own permission and the send permission.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.contrib import messages
 from django.contrib.auth.models import Permission
@@ -266,7 +266,7 @@ def _parse_time(raw: str) -> datetime | None:
     raw = raw.strip().replace("T", " ")
     for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"):
         try:
-            return timezone.make_aware(datetime.strptime(raw, fmt), timezone.UTC)
+            return datetime.strptime(raw, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
     return None

@@ -1,5 +1,7 @@
 """The campaigns area in the Wagtail admin: create, preview, test, schedule, cancel, permission."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.core import mail
@@ -112,3 +114,17 @@ def test_part_editor_shows_its_announcement(admin_client, series):
     announcement_campaign_create(announcement_id=Announcement.objects.get(part=part).pk)
     body = admin_client.get(reverse("wagtailadmin_pages:edit", args=[part.pk])).content.decode()
     assert "Open the announcement" in body and "Scheduled" in body
+
+
+def test_scheduling_at_a_time_typed_in_the_admin(admin_client, series):
+    make_subscribers(1)
+    offer = make_offer(code="corrective")
+    _create(admin_client, offer, reminder_hours="")
+    campaign = Campaign.objects.get()
+    when = (offer.starts_at + timedelta(hours=2)).replace(second=0, microsecond=0)
+    response = admin_client.post(reverse("pipeline_campaign_action", args=[campaign.pk]),
+                                 {"action": "schedule", "send_at": f"{when:%Y-%m-%d %H:%M}"},
+                                 follow=True)
+    assert "is scheduled for" in response.content.decode()
+    campaign.refresh_from_db()
+    assert (campaign.status, campaign.send_at) == (S.SCHEDULED, when)
