@@ -92,10 +92,10 @@ def test_the_queue_permission_does_not_publish_a_part_its_holder_may_not_publish
     response = post(client, queue_url(), {"part": part.pk}, django_capture_on_commit_callbacks)
     release_and_announce(_at_t0)
 
-    assert response.status_code == 200 and "may not publish part" in response.content.decode()
-    assert not ReleaseQueueEntry.objects.exists() and not scheduled(part)
     assert not PartPage.objects.get(pk=part.pk).live
     assert not Announcement.objects.exists() and mail.outbox == []
+    assert not ReleaseQueueEntry.objects.exists() and not scheduled(part)
+    assert response.status_code == 200 and "may not publish part" in response.content.decode()
 
 
 def test_editing_a_queue_entry_cannot_swap_in_a_part_its_editor_may_not_publish(
@@ -111,9 +111,9 @@ def test_editing_a_queue_entry_cannot_swap_in_a_part_its_editor_may_not_publish(
                     django_capture_on_commit_callbacks)
     release_and_announce(_at_t0)
 
-    assert refused(response)
-    assert ReleaseQueueEntry.objects.get().part_id == approved.pk and not scheduled(other)
     assert not PartPage.objects.get(pk=other.pk).live
+    assert ReleaseQueueEntry.objects.get().part_id == approved.pk and not scheduled(other)
+    assert refused(response)
 
 
 def test_taking_a_part_out_of_the_queue_needs_publish_rights_on_it(
@@ -127,8 +127,8 @@ def test_taking_a_part_out_of_the_queue_needs_publish_rights_on_it(
     response = post(client, queue_url("delete", entry.pk), {},
                     django_capture_on_commit_callbacks)
 
-    assert refused(response)
     assert ReleaseQueueEntry.objects.filter(pk=entry.pk).exists() and scheduled(part)
+    assert refused(response)
 
 
 def test_a_draft_saved_after_queuing_is_not_released_in_the_queuers_name(
@@ -190,7 +190,7 @@ def test_a_part_released_by_the_cadence_is_not_announced_without_the_send_permis
 
     assert PartPage.objects.get(pk=part.pk).live  # released: they may publish it
     campaign = Campaign.objects.get(part=part)
-    assert campaign.status == CampaignStatus.DRAFT and mail.outbox == []
+    assert mail.outbox == [] and campaign.status == CampaignStatus.DRAFT
     assert "may not send to the list" in campaign.transitions.last().reason
 
 
@@ -206,9 +206,9 @@ def test_switching_a_series_to_announce_automatically_needs_the_send_permission(
         reverse("wagtailsnippets_campaigns_seriesannouncementsetting:edit", args=[setting.pk]),
         {"series": weekly.pk, "announce_automatically": "on"})
 
-    assert refused(response)
     setting.refresh_from_db()
     assert setting.announce_automatically is False
+    assert refused(response)
 
 
 def test_forcing_a_part_to_be_announced_needs_the_send_permission(client, weekly):
@@ -219,8 +219,8 @@ def test_forcing_a_part_to_be_announced_needs_the_send_permission(client, weekly
     response = client.post(reverse("wagtailsnippets_campaigns_partannouncementoverride:add"),
                            {"part": part.pk, "choice": "always"})
 
-    assert refused(response)
     assert not PartAnnouncementOverride.objects.exists()
+    assert refused(response)
 
 
 def test_the_release_plan_needs_a_release_permission(client, weekly, _at_t0):
@@ -230,8 +230,8 @@ def test_the_release_plan_needs_a_release_permission(client, weekly, _at_t0):
 
     response = client.get(reverse("pipeline_release_plan"))
 
-    assert refused(response)
     assert b"Unannounced secret part" not in response.content
+    assert refused(response)
 
 
 # -- form data ---------------------------------------------------------------------------------
