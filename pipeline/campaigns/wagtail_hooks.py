@@ -116,6 +116,10 @@ class CampaignViewSet(SnippetViewSet):
     list_filter = ["kind", "status", "provider"]
     ordering = ["-created_at"]
 
+    def register_chooser_viewset(self):
+        """No form chooses a campaign, and Wagtail's chooser lists every campaign's name to any
+        admin user: it is not registered."""
+
 
 class SendersOnlyPolicy(ModelPermissionPolicy):
     """Adding, changing or deleting needs the send permission as well as the model's own: these

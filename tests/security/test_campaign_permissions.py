@@ -139,3 +139,13 @@ def test_a_campaign_writer_still_previews_and_tests_to_the_saved_addresses(clien
     assert preview.status_code == 200 and SECRET_CODE.encode() in preview.content
     assert "Test sent to proof@example.com" in response.content.decode()
     assert [m.to for m in mail.outbox] == [["proof@example.com"]]
+
+
+def test_no_chooser_lists_campaign_names_to_an_editor(client, series):
+    secret_sale()
+    client.force_login(admin_user("ed", groups=["Editors"]))
+
+    response = client.get("/admin/snippets/choose/campaigns/campaign/")
+
+    assert b"Secret winter sale" not in response.content
+    assert response.status_code in (302, 403, 404)
