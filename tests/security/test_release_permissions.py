@@ -194,6 +194,22 @@ def test_a_part_released_by_the_cadence_is_not_announced_without_the_send_permis
     assert "may not send to the list" in campaign.transitions.last().reason
 
 
+def test_a_moderator_publishing_a_part_does_not_mail_the_list_without_the_send_permission(
+        client, weekly, _at_t0):
+    """The same rule for a part published from the page editor: the series' default of
+    announcing automatically needs a publisher with the send permission."""
+    part = make_part(weekly, live=False, title="Warm up")
+    client.force_login(admin_user("moderator", groups=["Moderators"]))
+
+    response = client.post(reverse("wagtailadmin_pages:edit", args=[part.pk]),
+                           page_form(part, **{"action-publish": "action-publish"}))
+    release_and_announce(_at_t0, when=T0)
+
+    assert PartPage.objects.get(pk=part.pk).live and response.status_code == 302
+    campaign = Campaign.objects.get(part=part)
+    assert mail.outbox == [] and campaign.status == CampaignStatus.DRAFT
+
+
 def test_switching_a_series_to_announce_automatically_needs_the_send_permission(
         client, weekly):
     setting = SeriesAnnouncementSetting.objects.create(series=weekly,

@@ -3,14 +3,14 @@ sent at once when its series (or the part's override) announces automatically.
 
 Only people with the send permission may change those settings (wagtail_hooks.py), so a setting
 that exists is a sender's standing approval. A series nobody set announces automatically (the
-default), except a part released by the release cadence for someone without the send permission:
-its announcement waits as a draft for someone who has it.
+default) only when whoever published the part may send to the list: the user of the published
+revision (the editor who clicked Publish or scheduled it; for a release by the cadence, who queued
+it), or none for a part published by code. Otherwise it waits as a draft for someone who may.
 """
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from cms.models import PartPage
 from pipeline.campaigns.models import (
     SEND_PERMISSION,
     Campaign,
@@ -21,7 +21,7 @@ from pipeline.campaigns.models import (
 )
 from pipeline.campaigns.services.campaigns import campaign_schedule
 from pipeline.campaigns.services.state import campaign_log
-from pipeline.publishing.models import Announcement, ReleaseQueueEntry
+from pipeline.publishing.models import Announcement
 from pipeline.publishing.services.announcements import announcement_mark_ready
 
 
@@ -40,8 +40,9 @@ def announcements_without_campaign() -> None:
         announcement_campaign_create(announcement_id=announcement_id)
 
 
-def announce_automatically(part: PartPage) -> tuple[bool, str]:
+def announce_automatically(announcement: Announcement) -> tuple[bool, str]:
     """Whether the part's announcement goes to the list at once, and if not, why (for the log)."""
+    part = announcement.part
     override = PartAnnouncementOverride.objects.filter(part=part).first()
     if override:
         always = override.choice == PartAnnouncementOverride.Choice.ALWAYS
@@ -49,11 +50,10 @@ def announce_automatically(part: PartPage) -> tuple[bool, str]:
     setting = SeriesAnnouncementSetting.objects.filter(series_id=part.series_id).first()
     if setting:
         return setting.announce_automatically, "Its series is announced by hand."
-    entry = ReleaseQueueEntry.objects.filter(part=part).select_related("queued_by").first()
-    queuer = entry.queued_by if entry else None
-    if queuer is not None and not queuer.has_perm(SEND_PERMISSION):
-        return False, (f"Released by the release cadence, queued by {queuer.get_username()}, who "
-                       "may not send to the list: waiting for someone who may.")
+    publisher = announcement.revision.user if announcement.revision else None
+    if publisher is not None and not publisher.has_perm(SEND_PERMISSION):
+        return False, (f"Published by {publisher.get_username()}, who may not send to the list, "
+                       "in a series left to the default: waiting for someone who may.")
     return True, ""
 
 
@@ -63,7 +63,8 @@ def announcement_campaign_create(*, announcement_id: int) -> Campaign:
     Scheduled for now when the part's series (or the part's override) announces automatically;
     otherwise a draft the editor sends from the part.
     """
-    announcement = Announcement.objects.select_related("part").get(pk=announcement_id)
+    announcement = Announcement.objects.select_related("part", "revision__user").get(
+        pk=announcement_id)
     part = announcement.part
     try:
         with transaction.atomic():
@@ -84,7 +85,7 @@ def announcement_campaign_create(*, announcement_id: int) -> Campaign:
         return Campaign.objects.get(announcement=announcement)
     if not created:
         return campaign
-    automatic, why_not = announce_automatically(part)
+    automatic, why_not = announce_automatically(announcement)
     if automatic:
         answer = campaign_schedule(
             campaign=campaign, send_at=timezone.now(), actor="publishing",
