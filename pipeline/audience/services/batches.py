@@ -2,8 +2,7 @@
 
 A subscriber is sent when the digest of what we would send (address, status, followed series)
 differs from the one last synced, or always in a full run; never while pending with us
-(statuses.py). Interests go as absolute values, so a
-batch sent twice has the same effect as once.
+(statuses.py). Interests go as absolute values, so a batch sent twice has the same effect as once.
 """
 
 from collections.abc import Callable, Iterator
