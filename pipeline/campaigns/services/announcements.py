@@ -1,6 +1,8 @@
 """A part's announcement campaign: made when the announcement is handed over from publishing,
 sent at once when its series (or the part's override) announces automatically."""
 
+import logging
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -17,11 +19,19 @@ from pipeline.campaigns.services.state import campaign_log
 from pipeline.publishing.models import Announcement
 from pipeline.publishing.services.announcements import announcement_mark_ready
 
+logger = logging.getLogger(__name__)
 
-def announcement_hand_over(*, announcement_id: int) -> Campaign:
-    """Take the announcement from publishing (mark it ready) and make its campaign. Idempotent."""
+
+def announcement_hand_over(*, announcement_id: int) -> Campaign | None:
+    """Take the announcement from publishing (mark it ready) and make its campaign. Idempotent.
+    None when the announcement is gone (its part was deleted before the hand-over ran)."""
     announcement_mark_ready(announcement_id=announcement_id)
-    return announcement_campaign_create(announcement_id=announcement_id)
+    try:
+        return announcement_campaign_create(announcement_id=announcement_id)
+    except Announcement.DoesNotExist:
+        logger.info("announcement %s is gone (its part was deleted): nothing to hand over",
+                    announcement_id)
+        return None
 
 
 def announcements_without_campaign() -> None:

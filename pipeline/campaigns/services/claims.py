@@ -22,6 +22,7 @@ from pipeline.campaigns.models import (
     IN_FLIGHT_STATUSES,
     TERMINAL_STATUSES,
     Campaign,
+    CampaignKind,
     CampaignStatus,
 )
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
@@ -90,6 +91,12 @@ def campaign_claim(*, campaign_id: int, worker: str, now: datetime) -> Campaign 
         ):
             return Skipped("in_progress", f"Being sent by {campaign.claimed_by}.")
 
+        if campaign.status in (S.SCHEDULED, S.CLAIMED) and _part_gone(campaign):
+            reason = "Its part was deleted before the announcement went out."
+            campaign_transition(campaign=campaign, to_status=S.CANCELLED, reason=reason,
+                                actor=worker, fields={"claimed_until": None, "claimed_by": ""})
+            return Skipped(S.CANCELLED, reason)
+
         # After "send requested" only the provider's answer may end it (it may have gone out).
         if campaign.status != S.SEND_REQUESTED:
             expiry = campaign_expiry(campaign=campaign, at=now)
@@ -122,6 +129,11 @@ def campaign_claim(*, campaign_id: int, worker: str, now: datetime) -> Campaign 
             )
             campaign.refresh_from_db()
         return campaign
+
+
+def _part_gone(campaign: Campaign) -> bool:
+    """An announcement whose part was deleted (nothing rendered yet, nothing left to render)."""
+    return campaign.kind == CampaignKind.ANNOUNCEMENT and campaign.part_id is None
 
 
 def campaign_renew_lease(*, campaign: Campaign, worker: str) -> bool:
