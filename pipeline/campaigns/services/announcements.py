@@ -16,6 +16,7 @@ from pipeline.campaigns.models import (
 )
 from pipeline.campaigns.services.campaigns import campaign_schedule
 from pipeline.campaigns.services.state import campaign_log
+from pipeline.observability.context import bound
 from pipeline.publishing.models import Announcement
 from pipeline.publishing.services.announcements import announcement_mark_ready
 
@@ -25,13 +26,15 @@ logger = logging.getLogger(__name__)
 def announcement_hand_over(*, announcement_id: int) -> Campaign | None:
     """Take the announcement from publishing (mark it ready) and make its campaign. Idempotent.
     None when the announcement is gone (its part was deleted before the hand-over ran)."""
-    announcement_mark_ready(announcement_id=announcement_id)
-    try:
-        return announcement_campaign_create(announcement_id=announcement_id)
-    except Announcement.DoesNotExist:
-        logger.info("announcement %s is gone (its part was deleted): nothing to hand over",
-                    announcement_id)
-        return None
+    part_id = Announcement.objects.filter(pk=announcement_id).values_list("part_id", flat=True)
+    with bound(part_id=part_id.first()):
+        announcement_mark_ready(announcement_id=announcement_id)
+        try:
+            return announcement_campaign_create(announcement_id=announcement_id)
+        except Announcement.DoesNotExist:
+            logger.info("announcement %s is gone (its part was deleted): nothing to hand over",
+                        announcement_id)
+            return None
 
 
 def announcements_without_campaign() -> None:
@@ -77,10 +80,11 @@ def announcement_campaign_create(*, announcement_id: int) -> Campaign:
     except IntegrityError:  # a concurrent call created it first
         return Campaign.objects.get(announcement=announcement)
     if created and announce_automatically(part):
-        answer = campaign_schedule(
-            campaign=campaign, send_at=timezone.now(), actor="publishing",
-            reason="The part went live and its series announces automatically.",
-        )
-        if not answer.ok:  # left as a draft, with the reason on its log for the editor
-            campaign_log(campaign=campaign, actor="publishing", reason=answer.message)
+        with bound(campaign_id=campaign.pk, part_id=part.pk):
+            answer = campaign_schedule(
+                campaign=campaign, send_at=timezone.now(), actor="publishing",
+                reason="The part went live and its series announces automatically.",
+            )
+            if not answer.ok:  # left as a draft, with the reason on its log for the editor
+                campaign_log(campaign=campaign, actor="publishing", reason=answer.message)
     return campaign

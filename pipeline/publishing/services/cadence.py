@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cms.models import PartPage
+from pipeline.observability.context import bound
 from pipeline.publishing.calendar import (
     cadence_slots,
     in_dst_gap,
@@ -51,11 +52,12 @@ def _scheduled_at(part: PartPage) -> datetime | None:
 def part_schedule(*, part: PartPage, go_live_at: datetime) -> None:
     """Schedule the part's latest content for ``go_live_at`` the way the editor's
     'Publish' with a go-live date does: a revision with approved_go_live_at."""
-    latest = part.get_latest_revision()
-    page = latest.as_object() if latest else part
-    page.go_live_at = go_live_at
-    revision = page.save_revision(clean=False, log_action=False)
-    revision.publish(skip_permission_checks=True)
+    with bound(part_id=part.pk):
+        latest = part.get_latest_revision()
+        page = latest.as_object() if latest else part
+        page.go_live_at = go_live_at
+        revision = page.save_revision(clean=False, log_action=False)
+        revision.publish(skip_permission_checks=True)
 
 
 def part_unschedule(*, part: PartPage) -> None:
@@ -154,11 +156,12 @@ def _assign_slots(cadence, entries, current, now):
     for entry in floating:
         instant = next((s for s in slots if s not in taken), None)
         if instant is None:
-            logger.warning(
-                "release cadence of series %s has no free slot for part %s",
-                cadence.series_id,
-                entry.part.part_number,
-            )
+            with bound(part_id=entry.part_id):
+                logger.warning(
+                    "release cadence of series %s has no free slot for part %s",
+                    cadence.series_id,
+                    entry.part.part_number,
+                )
             desired[entry.pk] = (None, "no free slot in the cadence")
             continue
         taken.add(instant)
