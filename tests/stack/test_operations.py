@@ -3,19 +3,23 @@ check (readiness) stays healthy while a part is overdue, which the alerting endp
 one scrape of /metrics adds up the requests of every gunicorn worker and the tasks of the Celery
 worker (Prometheus multiprocess mode on the directory compose shares between them)."""
 
-import subprocess
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from prometheus_client import multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.compose import ComposeStack
-from tests.support.processes import free_port, redis_answers, redis_server, wait_until
+from tests.support.processes import (
+    free_port,
+    redis_answers,
+    redis_server,
+    scratch_database,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 HOST = "partwork.example.org"  # ALLOWED_HOSTS as in .env.example
@@ -43,18 +47,6 @@ print(json.dumps(3))
 """
 
 
-def _database_url() -> str:
-    """A database of its own next to the test database (PostgreSQL), else an SQLite file."""
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        return ""
-    name = f"{db['NAME']}_ops_stack"
-    for command in (["dropdb", "--if-exists", "--force"], ["createdb"]):
-        subprocess.run([*command, "-h", db["HOST"], "-p", str(db["PORT"]), "-U", db["USER"],
-                        name], check=True)
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{name}"
-
-
 def _get(url: str, host: str | None = None) -> tuple[int, str]:
     request = urllib.request.Request(url, headers={"Host": host} if host else {})
     try:
@@ -76,23 +68,24 @@ def stack(tmp_path_factory):
     redis_port = free_port()
     redis = redis_server(tmp_path, redis_port)
     wait_until(lambda: redis_answers(redis_port), timeout=20, what="redis")
-    stack = ComposeStack(
-        tmp_path, database_url=_database_url() or f"sqlite:///{tmp_path}/ops.sqlite3",
-        redis_url=f"redis://127.0.0.1:{redis_port}/0",
-        # What .env.example has: web is probed by 127.0.0.1, which this does not list.
-        extra_env={"ALLOWED_HOSTS": HOST},
-    )
-    try:
-        stack.run_once("migrate")
-        for name in ("web", "worker"):
-            stack.start(name)
-        for name in ("web", "worker"):
-            wait_until(lambda n=name: stack.healthy(n), timeout=120, interval=1,
-                       what=f"{name} compose health check")
-        yield stack
-    finally:
-        stack.stop_all()
-        redis.kill()
+    with scratch_database("ops_stack") as database_url:
+        stack = ComposeStack(
+            tmp_path, database_url=database_url or f"sqlite:///{tmp_path}/ops.sqlite3",
+            redis_url=f"redis://127.0.0.1:{redis_port}/0",
+            # What .env.example has: web is probed by 127.0.0.1, which this does not list.
+            extra_env={"ALLOWED_HOSTS": HOST},
+        )
+        try:
+            stack.run_once("migrate")
+            for name in ("web", "worker"):
+                stack.start(name)
+            for name in ("web", "worker"):
+                wait_until(lambda n=name: stack.healthy(n), timeout=120, interval=1,
+                           what=f"{name} compose health check")
+            yield stack
+        finally:
+            stack.stop_all()
+            redis.kill()
 
 
 def test_web_stays_healthy_while_a_part_is_overdue_and_alerts_report_it(stack):
