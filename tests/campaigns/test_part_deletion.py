@@ -16,8 +16,8 @@ from pipeline.campaigns.models import (
 from pipeline.campaigns.services.campaigns import campaign_report
 from pipeline.campaigns.services.sending import campaign_send
 from pipeline.publishing.models import Announcement
-from tests.campaigns.conftest import add_subscribers
 from tests.support.factories import make_part
+from tests.support.subscribers import make_subscribers
 from workers.tasks.campaigns import hand_over_announcement
 
 S = CampaignStatus
@@ -32,7 +32,7 @@ def announced(part) -> Campaign:
 
 @pytest.fixture
 def sent_part(series):
-    add_subscribers(2, series=[series])
+    make_subscribers(2, series=[series])
     part = make_part(series, title="Sent one")
     campaign = announced(part)
     assert campaign_send(campaign_id=campaign.pk) == S.SENT
@@ -75,7 +75,7 @@ def test_deleting_a_series_with_parts_and_campaigns_works(series, sent_part):
 
 
 def test_a_campaign_claimed_just_before_its_part_was_deleted_ends_cancelled(series):
-    add_subscribers(1, series=[series])
+    make_subscribers(1, series=[series])
     part = make_part(series, title="Raced")
     campaign = announced(part)
     # A worker claimed it a moment before the editor's delete committed, then its lease ran out.
@@ -130,7 +130,7 @@ def test_admin_delete_of_a_series_counts_every_parts_campaigns(admin_client, ser
 
 
 def test_admin_refuses_to_delete_a_part_whose_announcement_is_being_sent(admin_client, series):
-    add_subscribers(1, series=[series])
+    make_subscribers(1, series=[series])
     part = make_part(series, title="Sending now")
     campaign = announced(part)
     Campaign.objects.filter(pk=campaign.pk).update(status=S.SEND_REQUESTED)

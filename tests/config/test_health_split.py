@@ -9,6 +9,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from config.management.commands.health import check_worker
 from pipeline.audience.models import AudienceSyncRun, SyncRunState
 from pipeline.publishing.services.sweep import publishing_sweep
 from tests.support.compose import load_compose
@@ -102,7 +103,5 @@ def test_every_compose_health_check_is_readiness_never_a_business_alarm():
 
 
 def test_a_worker_that_does_not_answer_its_ping_is_not_ready():
-    from config.management.commands.health import check_worker
-
     check = check_worker("nobody@nowhere", timeout=0.5)
     assert not check.ok and "did not answer" in check.detail

@@ -15,8 +15,8 @@ from django.utils import module_loading, timezone
 from pipeline.campaigns.models import Campaign
 from pipeline.observability.context import ContextFilter, current
 from pipeline.publishing.services.sweep import publishing_sweep
-from tests.campaigns.conftest import add_subscribers
 from tests.support.factories import make_part, make_series
+from tests.support.subscribers import make_subscribers
 from workers.observability import _task_finished, _task_started
 from workers.tasks.campaigns import hand_over_announcement, send_campaign
 
@@ -66,7 +66,7 @@ def test_publishing_and_announcing_a_part_log_its_ids_in_text_and_json(
 ):
     settings.EMAIL_PROVIDER = "local"
     series = make_series()
-    add_subscribers(2, series=[series])
+    make_subscribers(2, series=[series])
     part = make_part(series, title="Scheduled", go_live_at=timezone.now() + timedelta(minutes=5))
     setup = {name: len(lines) for name, lines in log_lines().items()}  # editing, not sweeping
     with time_machine.travel(timezone.now() + timedelta(minutes=6), tick=False):
