@@ -77,6 +77,28 @@ def site_root() -> Page:
 
 
 @transaction.atomic
+def series_index_get_or_create() -> tuple[SeriesIndexPage, bool]:
+    """The page every series lives under, made the default site's home (at BASE_URL) with
+    Wagtail's placeholder "Welcome" page removed; created when the database has none."""
+    index = SeriesIndexPage.objects.first()
+    created = index is None
+    if created:
+        index = site_root().add_child(instance=SeriesIndexPage(title="Series", slug="series"))
+        index.save_revision().publish()
+    base = urlsplit(settings.BASE_URL)
+    site = Site.objects.filter(is_default_site=True).first() or Site(is_default_site=True)
+    site.hostname = base.hostname or "localhost"
+    site.port = base.port or (443 if base.scheme == "https" else 80)
+    site.root_page = index
+    site.site_name = "Partwork"
+    site.save()
+    Page.objects.filter(depth=2).exclude(pk=index.pk).filter(
+        content_type__model="page"
+    ).delete()  # Wagtail's "Welcome" page
+    return index, created
+
+
+@transaction.atomic
 def load_demo(*, stdout=None) -> SeriesPage:
     say = stdout.write if stdout else (lambda *_: None)
     now = timezone.now()
@@ -94,22 +116,7 @@ def load_demo(*, stdout=None) -> SeriesPage:
     if offer.live and offer.latest_revision is None:
         offer.save_revision().publish()
 
-    root = site_root()
-    index = SeriesIndexPage.objects.first()
-    if index is None:
-        index = root.add_child(instance=SeriesIndexPage(title="Series", slug="series"))
-        index.save_revision().publish()
-    base = urlsplit(settings.BASE_URL)
-    site = Site.objects.filter(is_default_site=True).first() or Site(is_default_site=True)
-    site.hostname = base.hostname or "localhost"
-    site.port = base.port or (443 if base.scheme == "https" else 80)
-    site.root_page = index
-    site.site_name = "Partwork"
-    site.save()
-    Page.objects.filter(depth=2).exclude(pk=index.pk).filter(
-        content_type__model="page"
-    ).delete()  # Wagtail's "Welcome" page
-
+    index, _ = series_index_get_or_create()
     series = SeriesPage.objects.filter(slug=DEMO_SERIES_SLUG).first()
     if series is not None:
         say(f"Demo series already present: {series.title}")

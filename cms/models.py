@@ -105,7 +105,11 @@ class SeriesPage(Page):
 
 class PartPage(Page):
     series = models.ForeignKey(
-        SeriesPage, on_delete=models.PROTECT, related_name="parts", editable=False
+        # The parts are the series' children in the page tree, so deleting the series (a tree
+        # delete) deletes them in the same statement; the database's deferred foreign key still
+        # refuses a series row deleted without its parts. (Not CASCADE: Wagtail forbids it, as a
+        # delete outside the tree would corrupt the tree.)
+        SeriesPage, on_delete=models.DO_NOTHING, related_name="parts", editable=False
     )
     part_number = models.PositiveIntegerField(
         blank=True,

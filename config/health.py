@@ -1,7 +1,12 @@
-"""What the operator's health check and alerts read: each check says ok or what is wrong.
+"""What the operator's probes and alerts read: each check says ok or what is wrong.
 
-The health endpoint answers 200 only when every check is ok, with a JSON body naming each check,
-its figures and, for a failing one, what it means. The same figures feed /metrics as gauges.
+Two sets, because they call for different actions. Readiness (database, Redis) is what a load
+balancer and an orchestrator act on: a process that cannot reach them should get no traffic and
+may be restarted. The business checks (sweep age, overdue parts, stuck campaigns, uncertain
+deliveries, the audience sync) are for alerting: a person must look, and restarting web fixes
+none of them. Each endpoint answers 200 only when every check of its set is ok, with a JSON body
+naming each check, its figures and, for a failing one, what it means. The same figures feed
+/metrics as gauges.
 """
 
 from dataclasses import dataclass, field
@@ -14,6 +19,7 @@ from django.db.models import Count
 from django.utils import timezone
 from wagtail.models import Revision
 
+from pipeline.audience.models import AudienceSyncRun, SyncRunState
 from pipeline.campaigns.models import IN_FLIGHT_STATUSES, Campaign, Delivery, DeliveryState
 from pipeline.publishing.services.sweep import publishing_heartbeat
 
@@ -22,6 +28,9 @@ OVERDUE_GRACE = timedelta(seconds=60)
 # Uncertain deliveries stay listed on their campaign page for good; the health check raises them
 # for this long after the crash that made them, so an operator sees them without a page for ever.
 UNCERTAIN_ALERT_WINDOW = timedelta(hours=24)
+# An unfinished audience sync run whose heartbeat is older than this has stopped for good: its task
+# retries every 5 minutes at most, and a run holding the lock beats every few seconds.
+AUDIENCE_SYNC_STALLED_AFTER = timedelta(minutes=15)
 
 
 @dataclass
@@ -75,12 +84,35 @@ def check_overdue_parts() -> Check:
     return Check("overdue_parts", True, figures={"count": 0})
 
 
-def run_checks() -> list[Check]:
-    checks = [check_database(), check_redis()]
+def readiness_checks() -> list[Check]:
+    """Can this process do its work: the database and Redis answer."""
+    return [check_database(), check_redis()]
+
+
+def alert_checks() -> list[Check]:
+    """Readiness, then everything a person must look at (read from the database)."""
+    checks = readiness_checks()
     if checks[0].ok:
         checks += [check_sweep(), check_overdue_parts()]
         checks += _campaign_checks()
+        checks.append(check_audience_sync())
     return checks
+
+
+def check_audience_sync() -> Check:
+    if not (settings.MAILCHIMP.get("API_KEY") and settings.MAILCHIMP.get("LIST_ID")):
+        return Check("audience_sync", True, "Mailchimp is not configured", {"configured": False})
+    run = AudienceSyncRun.objects.exclude(state=SyncRunState.FINISHED).order_by("-id").first()
+    if run is None:
+        return Check("audience_sync", True, figures={"configured": True, "unfinished_run": None})
+    age = (timezone.now() - run.heartbeat_at).total_seconds()
+    figures = {"configured": True, "unfinished_run": run.pk, "state": run.state,
+               "heartbeat_age_seconds": round(age)}
+    if age <= AUDIENCE_SYNC_STALLED_AFTER.total_seconds():
+        return Check("audience_sync", True, figures=figures)
+    error = f" (last error: {run.last_error[:200]})" if run.last_error else ""
+    return Check("audience_sync", False, f"audience sync run {run.pk} stopped {age / 60:.0f} min "
+                 f"ago, {run.state}{error}: run `manage.py sync_audience` to resume it", figures)
 
 
 def stuck_campaigns_count() -> int:

@@ -2,8 +2,6 @@
 the figures the database knows better (overdue parts, stuck campaigns, campaigns and deliveries by
 provider and outcome), read at scrape time by ``DatabaseCollector``."""
 
-import os
-
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -13,6 +11,7 @@ from prometheus_client import (
 from prometheus_client.core import REGISTRY, GaugeMetricFamily
 
 from config.health import database_gauges, sends_by_provider_and_outcome
+from pipeline.observability.metrics import MULTIPROCESS_DIR
 
 
 class DatabaseCollector:
@@ -33,7 +32,7 @@ class DatabaseCollector:
 
 
 def render_metrics() -> tuple[bytes, str]:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if MULTIPROCESS_DIR:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:

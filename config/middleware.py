@@ -1,9 +1,11 @@
-"""Per-request id for logs (X-Request-ID in and out) and HTTP metrics."""
+"""Per-request id for logs (X-Request-ID in and out) and HTTP metrics; the operator endpoints
+served whatever the Host header."""
 
 import re
 import time
 import uuid
 
+from config.ops_views import ENDPOINTS
 from pipeline.observability import context
 from pipeline.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
@@ -28,3 +30,22 @@ class RequestContextMiddleware:
         response["X-Request-ID"] = request_id
         context.clear()
         return response
+
+
+class OperatorEndpointsMiddleware:
+    """Health probes and /metrics, answered before Django checks the Host header.
+
+    Orchestrators, load balancers and Prometheus call web by its container address (127.0.0.1,
+    web:8000), which ALLOWED_HOSTS rightly does not list: the host check would answer 400 and
+    mark a healthy web unhealthy. These views build nothing from the Host, so nothing can be
+    poisoned through it; every other path keeps the check. Probes are not counted in the HTTP
+    metrics either (a probe every few seconds would drown the real traffic).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.endpoints = ENDPOINTS
+
+    def __call__(self, request):
+        view = self.endpoints.get(request.path_info)
+        return view(request) if view else self.get_response(request)

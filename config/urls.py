@@ -6,13 +6,12 @@ from wagtail.documents import urls as wagtaildocs_urls
 
 from cms.feeds import SeriesAtomFeed, SeriesRssFeed
 from config.api import api
-from config.ops_views import health, metrics
+from config.ops_views import ENDPOINTS
 
 # Wagtail's stock API v2 is not routed: it would serve the raw page tree beside our API. The
 # comparison benchmark mounts it in its own urlconf (bench/wagtail_api_urls.py).
 urlpatterns = [
-    path("health/", health, name="health"),
-    path("metrics", metrics, name="metrics"),
+    *(path(route.lstrip("/"), view) for route, view in ENDPOINTS.items()),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/", api.urls),

@@ -12,6 +12,9 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_second():
     assert run.endswith("uv run --frozen python manage.py up")
     assert test.endswith("uv run --frozen pytest")
     assert test in (ROOT / ".ci" / "run").read_text()
+    # CI runs the first one on Debian's own Python in a clean HOME (issue 13).
+    assert run in (ROOT / ".ci" / "readme-first-command").read_text()
+    assert "bash .ci/readme-first-command" in (ROOT / ".ci" / "run").read_text()
 
 
 def _row(variable) -> str:

@@ -1,5 +1,6 @@
 """Celery signal handlers: every log line of a task carries its ids; tasks are counted and timed."""
 
+import inspect
 import time
 
 from celery import signals
@@ -10,12 +11,21 @@ from pipeline.observability.metrics import TASK_LATENCY, TASKS
 _started: dict[str, float] = {}
 
 
+def _call_arguments(task, args, kwargs) -> dict:
+    """The task's arguments by name, whether it was called with them by position or keyword."""
+    try:
+        return inspect.signature(task.run).bind_partial(*(args or ()), **(kwargs or {})).arguments
+    except (TypeError, ValueError):
+        return dict(kwargs or {})
+
+
 @signals.task_prerun.connect
-def _task_started(task_id=None, task=None, kwargs=None, **_):
+def _task_started(task_id=None, task=None, args=None, kwargs=None, **_):
     context.clear()
-    kwargs = kwargs or {}
+    arguments = _call_arguments(task, args, kwargs)
     context.bind(
-        task_id=task_id, part_id=kwargs.get("part_id"), campaign_id=kwargs.get("campaign_id")
+        task_id=task_id, part_id=arguments.get("part_id"),
+        campaign_id=arguments.get("campaign_id"),
     )
     _started[task_id] = time.perf_counter()
 

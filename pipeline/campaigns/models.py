@@ -70,12 +70,14 @@ class Campaign(models.Model):
         "publishing.Announcement",
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        on_delete=models.SET_NULL,
         related_name="campaign",
         help_text="One campaign per announcement (the one-to-one is the unique constraint).",
     )
+    # A deleted part takes its announcement with it: a sent campaign keeps its stored copy and
+    # report with both links empty; waiting ones are removed (services/parts.py).
     part = models.ForeignKey(
-        "cms.PartPage", null=True, blank=True, on_delete=models.PROTECT, related_name="campaigns"
+        "cms.PartPage", null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
     )
     offer = models.ForeignKey(
         "cms.Offer", null=True, blank=True, on_delete=models.PROTECT, related_name="campaigns"

@@ -1,11 +1,13 @@
-"""What the campaigns app does when content changes: an offer's publish re-plans its campaigns."""
+"""What the campaigns app does when content changes: an offer's publish re-plans its campaigns;
+a part's deletion (on its own or with its series) cancels and removes its waiting campaigns."""
 
 from django.db import transaction
-from django.db.models.signals import post_save
+from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 
-from cms.models import Offer
+from cms.models import Offer, PartPage
 from pipeline.campaigns.services.campaigns import campaigns_replan_for_offer
+from pipeline.campaigns.services.parts import campaigns_part_deleted
 
 
 @receiver(post_save, sender=Offer, dispatch_uid="partwork-offer-replan-campaigns")
@@ -22,3 +24,9 @@ def _offer_saved(sender, instance, raw=False, **kwargs):
     else:
         with transaction.atomic():
             replan()
+
+
+@receiver(pre_delete, sender=PartPage, dispatch_uid="partwork-part-deleted-campaigns")
+def _part_deleting(sender, instance, **kwargs):
+    """In the deleting transaction: a rolled-back delete cancels nothing."""
+    campaigns_part_deleted(part_id=instance.pk, part_title=instance.title, actor="part deletion")

@@ -1,5 +1,6 @@
 """Wagtail admin for campaigns: the list, the discount form, the campaign page (preview, test,
-schedule, cancel, log, report), announcement settings, and the part editor's panel.
+schedule, cancel, log, report), announcement settings, the part editor's panel, and what
+deleting a part or a series does to its campaigns.
 
 Who may do what (a preview shows unreleased content, such as an offer's code):
 - the campaign page and its previews: the campaign view or change permission;
@@ -57,6 +58,7 @@ from pipeline.campaigns.services.campaigns import (
     campaign_schedule,
     campaign_send_test,
 )
+from pipeline.campaigns.services.parts import PartCampaigns, part_campaigns
 
 READ_PERMISSIONS = ("campaigns.view_campaign", "campaigns.change_campaign")
 WRITE_PERMISSION = "campaigns.change_campaign"
@@ -324,3 +326,35 @@ class AnnouncementPanel(Panel):
 if not any(isinstance(p, AnnouncementPanel) for p in PartPage.content_panels):
     PartPage.content_panels = [*PartPage.content_panels, AnnouncementPanel(heading="Announcement")]
 
+
+
+# -- deleting a part or a series: say what happens to the campaigns, refuse while one is sending --
+def _campaigns_under(page) -> PartCampaigns:
+    parts = PartPage.objects.descendant_of(page, inclusive=True).values_list("pk", flat=True)
+    return part_campaigns(part_ids=parts)
+
+
+@hooks.register("before_delete_page")
+def _before_delete_page(request, page):
+    found = _campaigns_under(page)
+    if found.in_flight:
+        text = ("Not deleted: " + ("its announcement is" if found.in_flight == 1 else
+                f"{found.in_flight} of its announcements are") + " being sent right now. Wait "
+                "until Campaigns shows it sent, then delete.")
+        if request.method == "POST":
+            messages.error(request, text)
+            return redirect("wagtailadmin_explore", page.get_parent().pk)
+        messages.warning(request, text)
+        return None
+    if request.method == "POST":
+        request.partwork_deleted_campaigns = found  # said after the delete succeeded
+    elif found.describe():
+        messages.warning(request, "Deleting this page: " + found.describe())
+    return None
+
+
+@hooks.register("after_delete_page")
+def _after_delete_page(request, page):
+    found = getattr(request, "partwork_deleted_campaigns", None)
+    if found is not None and found.describe():
+        messages.success(request, found.describe())

@@ -7,6 +7,7 @@ repeating them.
 
 import contextlib
 import contextvars
+import functools
 import logging
 
 FIELDS = ("request_id", "task_id", "part_id", "campaign_id")
@@ -23,6 +24,24 @@ def bound(**ids):
     finally:
         for var, token in reversed(tokens):
             var.reset(token)
+
+
+def binds(argument: str, **ids: str):
+    """Decorate a service so its log lines carry ids read from one keyword argument, e.g.
+    ``@binds("campaign", campaign_id="pk", part_id="part_id")``. Empty ids leave the outer
+    values as they are."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            subject = kwargs.get(argument)
+            values = {name: getattr(subject, attribute, None) for name, attribute in ids.items()}
+            with bound(**{name: value for name, value in values.items() if value is not None}):
+                return function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def bind(**ids) -> None:

@@ -1,10 +1,26 @@
 """The Prometheus counters and histograms every process observes (web requests, Celery tasks).
 
-They live in the process that observes them; with PROMETHEUS_MULTIPROC_DIR set they are written
-to that directory, and config/metrics.py adds them up for /metrics.
+They live in the process that observes them. With PROMETHEUS_MULTIPROC_DIR set (compose sets it
+for web and the workers, on one volume they share) each process writes its values to files in
+that directory, and config/metrics.py adds up every file for /metrics: gunicorn's workers and the
+Celery workers' pool processes alike. The files are named after the host and the process id, so
+containers sharing the directory never write to each other's files (the client library's
+default, the process id alone, repeats from one container to the next).
 """
 
-from prometheus_client import Counter, Histogram
+import os
+import socket
+
+from prometheus_client import Counter, Histogram, values
+
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+if MULTIPROCESS_DIR:
+    os.makedirs(MULTIPROCESS_DIR, exist_ok=True)
+    _HOST = socket.gethostname().replace("_", "-")  # the library splits file names on "_"
+    # Read again on every write: a fork (a gunicorn worker, a Celery pool process) gets its own.
+    values.ValueClass = values.MultiProcessValue(lambda: f"{_HOST}-{os.getpid()}")
+elif "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # set but empty: the library would write to "."
+    values.ValueClass = values.MutexValue
 
 HTTP_REQUESTS = Counter(
     "partwork_http_requests_total", "HTTP requests", ["method", "route", "status"]

@@ -7,6 +7,7 @@ container paths (/app/var) become a temporary folder, 0.0.0.0:8000 becomes a fre
 programs run from this checkout's virtualenv.
 """
 
+import json
 import os
 import shlex
 import signal
@@ -66,7 +67,8 @@ class ComposeStack:
         env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
         if service.get("env_file"):
             env.update(env_file_values(ENV_EXAMPLE))
-        env.update({k: str(v) for k, v in (service.get("environment") or {}).items()})
+        service_env = service.get("environment") or {}
+        env.update({k: self.localize(str(v)) for k, v in service_env.items()})
         env.update(self.overrides)
         env["HOSTNAME"] = "localhost"  # what %h became in the commands
         return env
@@ -86,6 +88,15 @@ class ComposeStack:
             # Faster start for a test: no gossip/mingle (cluster chatter), same queues and pool.
             command += ["--without-gossip", "--without-mingle"]
         return program + command[1:]
+
+    def django(self, script: str, service: str = "web"):
+        """Run Django code in a service's configuration; return the JSON it prints last."""
+        code = "import django, json\ndjango.setup()\n" + script
+        result = subprocess.run([sys.executable, "-c", code], cwd=ROOT,
+                                env=self.environment(service), capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return json.loads(result.stdout.strip().splitlines()[-1])
 
     # Lifecycle.
     def run_once(self, name: str, timeout: float = 300) -> None:

@@ -154,3 +154,21 @@ def running(*processes: Process):
     finally:
         for process in processes:
             process.kill()
+
+
+@contextmanager
+def scratch_database(suffix: str):
+    """An empty PostgreSQL database named after the test database (so parallel checkouts do not
+    share it), dropped afterwards; yields its URL, or None when the tests run on SQLite."""
+    db = settings.DATABASES["default"]
+    if not db["ENGINE"].endswith("postgresql"):
+        yield None
+        return
+    connect = ["-h", db["HOST"], "-p", str(db["PORT"]), "-U", db["USER"]]
+    name = f"{db['NAME']}_{suffix}"
+    subprocess.run(["dropdb", "--if-exists", "--force", *connect, name], check=True)
+    subprocess.run(["createdb", *connect, name], check=True)
+    try:
+        yield f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{name}"
+    finally:
+        subprocess.run(["dropdb", "--if-exists", "--force", *connect, name], check=False)

@@ -26,6 +26,8 @@ def sweep() -> int:
 
 
 @shared_task(queue_name="publishing", soft_time_limit=30, time_limit=60)
-def hand_over_announcement(announcement_id: int) -> int:
-    """Make the part's announcement campaign (sent at once when its series announces itself)."""
-    return announcement_hand_over(announcement_id=announcement_id).pk
+def hand_over_announcement(announcement_id: int) -> int | None:
+    """Make the part's announcement campaign (sent at once when its series announces itself);
+    None when the part was deleted first."""
+    campaign = announcement_hand_over(announcement_id=announcement_id)
+    return campaign.pk if campaign else None

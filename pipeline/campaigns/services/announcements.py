@@ -8,6 +8,8 @@ revision (the editor who clicked Publish or scheduled it; for a release by the c
 it), or none for a part published by code. Otherwise it waits as a draft for someone who may.
 """
 
+import logging
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -21,14 +23,25 @@ from pipeline.campaigns.models import (
 )
 from pipeline.campaigns.services.campaigns import campaign_schedule
 from pipeline.campaigns.services.state import campaign_log
+from pipeline.observability.context import bound
 from pipeline.publishing.models import Announcement
 from pipeline.publishing.services.announcements import announcement_mark_ready
 
+logger = logging.getLogger(__name__)
 
-def announcement_hand_over(*, announcement_id: int) -> Campaign:
-    """Take the announcement from publishing (mark it ready) and make its campaign. Idempotent."""
-    announcement_mark_ready(announcement_id=announcement_id)
-    return announcement_campaign_create(announcement_id=announcement_id)
+
+def announcement_hand_over(*, announcement_id: int) -> Campaign | None:
+    """Take the announcement from publishing (mark it ready) and make its campaign. Idempotent.
+    None when the announcement is gone (its part was deleted before the hand-over ran)."""
+    part_id = Announcement.objects.filter(pk=announcement_id).values_list("part_id", flat=True)
+    with bound(part_id=part_id.first()):
+        announcement_mark_ready(announcement_id=announcement_id)
+        try:
+            return announcement_campaign_create(announcement_id=announcement_id)
+        except Announcement.DoesNotExist:
+            logger.info("announcement %s is gone (its part was deleted): nothing to hand over",
+                        announcement_id)
+            return None
 
 
 def announcements_without_campaign() -> None:
@@ -86,13 +99,15 @@ def announcement_campaign_create(*, announcement_id: int) -> Campaign:
     if not created:
         return campaign
     automatic, why_not = announce_automatically(announcement)
-    if automatic:
-        answer = campaign_schedule(
-            campaign=campaign, send_at=timezone.now(), actor="publishing",
-            reason="The part went live and its series announces automatically.",
-        )
-        if not answer.ok:  # left as a draft, with the reason on its log for the editor
-            campaign_log(campaign=campaign, actor="publishing", reason=answer.message)
-    else:
-        campaign_log(campaign=campaign, actor="publishing", reason=f"Left as a draft: {why_not}")
+    with bound(campaign_id=campaign.pk, part_id=part.pk):
+        if automatic:
+            answer = campaign_schedule(
+                campaign=campaign, send_at=timezone.now(), actor="publishing",
+                reason="The part went live and its series announces automatically.",
+            )
+            if not answer.ok:  # left as a draft, with the reason on its log for the editor
+                campaign_log(campaign=campaign, actor="publishing", reason=answer.message)
+        else:
+            campaign_log(campaign=campaign, actor="publishing",
+                         reason=f"Left as a draft: {why_not}")
     return campaign

@@ -30,6 +30,7 @@ from pipeline.campaigns.services.rendering import campaign_render
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
 from pipeline.campaigns.services.timing import offer_send_deadline, reminder_time
 from pipeline.campaigns.signals import campaign_due
+from pipeline.observability.context import binds, bound
 from pipeline.providers.base import ProviderError
 from pipeline.providers.message import RenderedEmail, personalize
 
@@ -37,6 +38,9 @@ logger = logging.getLogger(__name__)
 S = CampaignStatus
 # A test goes to at most this many of the saved test addresses at once.
 TEST_RECIPIENTS_MAX = 5
+
+# Log lines of an editor's action carry the campaign's id (and its part's, for announcements).
+on_campaign = binds("campaign", campaign_id="pk", part_id="part_id")
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,7 @@ def campaign_preflight(
                           audience_size=size)
 
 
+@on_campaign
 def campaign_schedule(
     *, campaign: Campaign, send_at: datetime, actor: str, reason: str = ""
 ) -> Answer:
@@ -161,6 +166,7 @@ def campaign_schedule(
                   + extra)
 
 
+@on_campaign
 def campaign_cancel(*, campaign: Campaign, actor: str, reason: str = "") -> Answer:
     campaign.refresh_from_db()
     if campaign.status not in (S.DRAFT, S.SCHEDULED):
@@ -188,31 +194,33 @@ def campaigns_replan_for_offer(*, offer_id: int, actor: str = "offer change") ->
     touched = []
     waiting = Campaign.objects.filter(offer_id=offer_id, status__in=(S.DRAFT, S.SCHEDULED))
     for campaign in waiting.order_by("kind", "pk"):
-        reason = None
-        if not offer.live:
-            reason = "Cancelled: the offer was unpublished."
-        elif campaign.kind == CampaignKind.LAST_CHANCE:
-            timing = reminder_time(parent=campaign.parent, offer=offer, now=timezone.now())
-            when = timing.at
-            if when is None or timing.problem:
-                reason = ("Cancelled: with the offer's new end "
-                          f"({offer.ends_at:%Y-%m-%d %H:%M} UTC) the reminder has no valid time.")
-            elif when != campaign.send_at:
-                Campaign.objects.filter(pk=campaign.pk).update(send_at=when)
-                campaign_log(campaign=campaign, actor=actor,
-                             reason=f"Re-planned for {when:%Y-%m-%d %H:%M} UTC: the offer now "
-                             f"ends at {offer.ends_at:%Y-%m-%d %H:%M} UTC.")
-                touched.append(f"{campaign.name}: re-planned")
-        elif campaign.send_at and campaign.send_at >= deadline:
-            reason = (f"Cancelled: the offer now ends at {offer.ends_at:%Y-%m-%d %H:%M} UTC, "
-                      "before this campaign's send time (less the safety margin).")
-        if reason:
-            campaign_transition(campaign=campaign, to_status=S.CANCELLED, actor=actor,
-                                reason=reason, from_statuses=(S.DRAFT, S.SCHEDULED))
-            touched.append(f"{campaign.name}: cancelled")
-        elif campaign_withdraw_if_changed(campaign=campaign, actor=actor,
-                                          why=f"the offer “{offer.name}” was changed"):
-            touched.append(f"{campaign.name}: back to draft")
+        with bound(campaign_id=campaign.pk):  # its log lines carry its id
+            reason = None
+            if not offer.live:
+                reason = "Cancelled: the offer was unpublished."
+            elif campaign.kind == CampaignKind.LAST_CHANCE:
+                timing = reminder_time(parent=campaign.parent, offer=offer, now=timezone.now())
+                when = timing.at
+                if when is None or timing.problem:
+                    reason = ("Cancelled: with the offer's new end "
+                              f"({offer.ends_at:%Y-%m-%d %H:%M} UTC) the reminder has no valid "
+                              "time.")
+                elif when != campaign.send_at:
+                    Campaign.objects.filter(pk=campaign.pk).update(send_at=when)
+                    campaign_log(campaign=campaign, actor=actor,
+                                 reason=f"Re-planned for {when:%Y-%m-%d %H:%M} UTC: the offer now "
+                                 f"ends at {offer.ends_at:%Y-%m-%d %H:%M} UTC.")
+                    touched.append(f"{campaign.name}: re-planned")
+            elif campaign.send_at and campaign.send_at >= deadline:
+                reason = (f"Cancelled: the offer now ends at {offer.ends_at:%Y-%m-%d %H:%M} UTC, "
+                          "before this campaign's send time (less the safety margin).")
+            if reason:
+                campaign_transition(campaign=campaign, to_status=S.CANCELLED, actor=actor,
+                                    reason=reason, from_statuses=(S.DRAFT, S.SCHEDULED))
+                touched.append(f"{campaign.name}: cancelled")
+            elif campaign_withdraw_if_changed(campaign=campaign, actor=actor,
+                                              why=f"the offer “{offer.name}” was changed"):
+                touched.append(f"{campaign.name}: back to draft")
     return touched
 
 
@@ -226,6 +234,7 @@ def campaign_preview(*, campaign: Campaign) -> RenderedEmail:
     return RenderedEmail(rendered.subject, rendered.preheader, html_part, text_part)
 
 
+@on_campaign
 def campaign_send_test(*, campaign: Campaign, emails: list[str], actor: str) -> Answer:
     """Send the email, marked as a test, to some of the saved test addresses (at most
     TEST_RECIPIENTS_MAX); any other address refuses the whole test. Never touches the status.
@@ -254,6 +263,7 @@ def campaign_send_test(*, campaign: Campaign, emails: list[str], actor: str) -> 
     return Answer(True, f"Test sent to {', '.join(emails)}.")
 
 
+@on_campaign
 def campaign_report(*, campaign: Campaign) -> dict:
     """Sends, opens and clicks (Mailchimp's report) or the local ledger's counts."""
     return delivery_for(campaign).report(campaign)

@@ -97,6 +97,12 @@ def campaign_claim(*, campaign_id: int, worker: str, now: datetime) -> Campaign 
         ):
             return Skipped("in_progress", f"Being sent by {campaign.claimed_by}.")
 
+        if campaign.status in (S.SCHEDULED, S.CLAIMED) and _part_gone(campaign):
+            reason = "Its part was deleted before the announcement went out."
+            campaign_transition(campaign=campaign, to_status=S.CANCELLED, reason=reason,
+                                actor=worker, fields={"claimed_until": None, "claimed_by": ""})
+            return Skipped(S.CANCELLED, reason)
+
         # After "send requested" only the provider's answer may end it (it may have gone out).
         if campaign.status != S.SEND_REQUESTED:
             expiry = campaign_expiry(campaign=campaign, at=now)
@@ -159,6 +165,11 @@ def _held_back(campaign: Campaign, worker: str) -> Skipped | None:
                                       why="its content changed after it was scheduled"):
         return Skipped(S.DRAFT, "Its content changed after it was scheduled.")
     return None
+
+
+def _part_gone(campaign: Campaign) -> bool:
+    """An announcement whose part was deleted (nothing rendered yet, nothing left to render)."""
+    return campaign.kind == CampaignKind.ANNOUNCEMENT and campaign.part_id is None
 
 
 def campaign_renew_lease(*, campaign: Campaign, worker: str) -> bool:

@@ -5,11 +5,14 @@ the same transaction, so of two workers or two editors moving the same campaign,
 wins and the other is told so (the function returns False).
 """
 
+import logging
+
 from django.db import transaction
 from django.utils import timezone
 
 from pipeline.campaigns.models import Campaign, CampaignKind, CampaignStatus, CampaignTransition
 
+logger = logging.getLogger(__name__)
 S = CampaignStatus
 
 ALLOWED: dict[str, set[str]] = {
@@ -88,6 +91,7 @@ def campaign_transition(
         )
         if campaign.kind == CampaignKind.DISCOUNT and to_status in REMINDER_FOLLOWS:
             _reminders_follow(campaign, to_status, actor)
+    logger.info("campaign %s: %s → %s (%s): %s", campaign.pk, current, to_status, actor, reason)
     campaign.refresh_from_db()
     return True
 

@@ -14,7 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from cms.models import PartPage, SeriesIndexPage, SeriesPage, next_part_number
+from cms.demo import series_index_get_or_create
+from cms.models import PartPage, SeriesPage, next_part_number
 from pipeline.importing.models import ImportedArticle
 from pipeline.importing.services.drafts import ArticleDraft
 from pipeline.importing.services.enrichment import draft_enrich
@@ -86,7 +87,11 @@ def file_plan(*, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> FilePlan:
     return FilePlan(result=result, drafts=drafts)
 
 
-def series_for_import(*, slug: str, create_title: str | None) -> SeriesPage:
+def series_for_import(
+    *, slug: str, create_title: str | None, say: Callable[[str], None] = logger.info
+) -> SeriesPage:
+    """The series to import into; created (with the series index, on an empty database) when
+    ``create_title`` is given. ``say`` is told what was created besides."""
     series = SeriesPage.objects.filter(slug=slug).first()
     if series is not None:
         return series
@@ -94,9 +99,10 @@ def series_for_import(*, slug: str, create_title: str | None) -> SeriesPage:
         raise ImportFileError(
             f"no series with slug {slug!r}; pass --create-series \"Title\" to create it"
         )
-    index = SeriesIndexPage.objects.first()
-    if index is None:
-        raise ImportFileError("there is no series index page to create the series under")
+    index, created = series_index_get_or_create()
+    if created:
+        say(f"Created the series index “{index.title}” as the site's home page: the database "
+            "had none.")
     series = index.add_child(instance=SeriesPage(title=create_title, slug=slug, live=False))
     series.save_revision()
     return series

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cms.models import PartPage
+from pipeline.observability.context import bound
 from pipeline.publishing.models import Announcement
 from pipeline.publishing.signals import announcement_created
 
@@ -25,12 +26,14 @@ def announcement_record_intent(*, part: PartPage, revision_id: int | None) -> An
     """
     if part.first_published_at is None or part.first_published_at != part.last_published_at:
         return None
-    announcement, created = Announcement.objects.get_or_create(
-        part_id=part.pk, defaults={"revision_id": revision_id}
-    )
-    if created:
-        logger.info("announcement intent recorded for part %s (revision %s)", part.pk, revision_id)
-        announcement_created.send(sender=Announcement, announcement_id=announcement.pk)
+    with bound(part_id=part.pk):
+        announcement, created = Announcement.objects.get_or_create(
+            part_id=part.pk, defaults={"revision_id": revision_id}
+        )
+        if created:
+            logger.info("announcement intent recorded for part %s (revision %s)", part.pk,
+                        revision_id)
+            announcement_created.send(sender=Announcement, announcement_id=announcement.pk)
     return announcement
 
 

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cms.models import PartPage
+from pipeline.observability.context import bound
 from pipeline.publishing.calendar import (
     cadence_slots,
     in_dst_gap,
@@ -56,11 +57,12 @@ def part_schedule(*, entry: ReleaseQueueEntry, go_live_at: datetime) -> None:
     date does (a revision with approved_go_live_at), as whoever queued it: the content they
     approved, and Wagtail refuses (PublishPermissionError) if they may not publish it."""
     part, user = entry.part, entry.queued_by
-    source = entry.revision if user else part.get_latest_revision()
-    page = source.as_object() if source else part
-    page.go_live_at = go_live_at
-    revision = page.save_revision(user=user, clean=False, log_action=False)
-    revision.publish(user=user, skip_permission_checks=user is None)
+    with bound(part_id=part.pk):
+        source = entry.revision if user else part.get_latest_revision()
+        page = source.as_object() if source else part
+        page.go_live_at = go_live_at
+        revision = page.save_revision(user=user, clean=False, log_action=False)
+        revision.publish(user=user, skip_permission_checks=user is None)
 
 
 def queuer_refusal(entry: ReleaseQueueEntry) -> str | None:
@@ -183,11 +185,12 @@ def _assign_slots(cadence, entries, current, now, *, queued_part_ids):
     for entry in floating:
         instant = next((s for s in slots if s not in taken), None)
         if instant is None:
-            logger.warning(
-                "release cadence of series %s has no free slot for part %s",
-                cadence.series_id,
-                entry.part.part_number,
-            )
+            with bound(part_id=entry.part_id):
+                logger.warning(
+                    "release cadence of series %s has no free slot for part %s",
+                    cadence.series_id,
+                    entry.part.part_number,
+                )
             desired[entry.pk] = (None, "no free slot in the cadence")
             continue
         taken.add(instant)

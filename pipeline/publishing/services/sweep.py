@@ -28,6 +28,7 @@ from django.utils import timezone
 from wagtail.models import DraftStateMixin, Page, Revision
 
 from cms.models import PartPage
+from pipeline.observability.context import bound
 from pipeline.publishing.models import SweepHeartbeat
 from pipeline.publishing.services.announcements import announcements_stale_pending
 
@@ -62,6 +63,7 @@ class _Due:
     go_live_at: datetime
     series_id: int | None
     part_number: int | None
+    part_id: int | None = None
 
 
 def _locking(queryset):
@@ -88,10 +90,9 @@ def _due_revisions(now: datetime) -> list[_Due]:
     }
     due = []
     for pk, go_live_at, type_id, object_id in rows:
-        series_id, number = (
-            parts.get(int(object_id), (None, None)) if type_id == part_type else (None, None)
-        )
-        due.append(_Due(pk, go_live_at, series_id, number))
+        is_part = type_id == part_type and int(object_id) in parts
+        series_id, number = parts[int(object_id)] if is_part else (None, None)
+        due.append(_Due(pk, go_live_at, series_id, number, int(object_id) if is_part else None))
     return _in_part_order(due)
 
 
@@ -144,8 +145,11 @@ def expired_unpublish(*, now: datetime) -> list[str]:
     done = []
     for model in _expiring_models():
         due = model.objects.filter(live=True, expire_at__lt=now).order_by("expire_at", "pk")
-        for pk in list(due.values_list("pk", flat=True)):
-            with transaction.atomic():
+        pks = list(due.values_list("pk", flat=True))
+        parts = set(PartPage.objects.filter(pk__in=pks).values_list("pk", flat=True)
+                    if issubclass(PartPage, model) else ())
+        for pk in pks:
+            with bound(part_id=pk if pk in parts else None), transaction.atomic():
                 obj = _locking(model.objects.filter(pk=pk, live=True, expire_at__lt=now)).first()
                 if obj is None:
                     continue
@@ -177,7 +181,8 @@ def publishing_sweep(*, now: datetime | None = None) -> SweepResult:
         if item.series_id in blocked_series:
             result.left_for_next_sweep += 1
             continue
-        outcome = revision_publish_if_due(revision_id=item.revision_id, now=now)
+        with bound(part_id=item.part_id):
+            outcome = revision_publish_if_due(revision_id=item.revision_id, now=now)
         if outcome == "published":
             result.published_revision_ids.append(item.revision_id)
         elif outcome == "locked":

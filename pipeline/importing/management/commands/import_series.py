@@ -46,7 +46,7 @@ class Command(BaseCommand):
         console = Console(file=self.stdout, force_terminal=False, width=120)
         try:
             series = series_for_import(slug=options["series"],
-                                       create_title=options["create_series"])
+                                       create_title=options["create_series"], say=console.print)
         except ImportFileError as error:
             raise CommandError(str(error)) from None
         import_options = ImportOptions(
