@@ -7,7 +7,7 @@ import uuid
 
 from config.ops_views import ENDPOINTS
 from pipeline.observability import context
-from pipeline.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from pipeline.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS, method_label
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -25,7 +25,7 @@ class RequestContextMiddleware:
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
         route = (match.route or match.view_name) if match else "unmatched"
-        HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        HTTP_REQUESTS.labels(method_label(request.method), route, str(response.status_code)).inc()
         HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
         response["X-Request-ID"] = request_id
         context.clear()

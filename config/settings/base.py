@@ -222,6 +222,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 PUBLISHING_SWEEP_INTERVAL = env_float("PUBLISHING_SWEEP_INTERVAL", positive=True)
 PUBLISHING_SWEEP_EXPIRES = env_float("PUBLISHING_SWEEP_EXPIRES", positive=True)
 HEALTH_SWEEP_MAX_AGE_SECONDS = env_int("HEALTH_SWEEP_MAX_AGE_SECONDS", minimum=1)
+# /metrics and /health/alerts/ (config/ops_views.py): the token, and how long one scrape's
+# database gauges are reused (each scrape must not aggregate the whole delivery table).
+METRICS_TOKEN = env("METRICS_TOKEN")
+METRICS_DATABASE_CACHE_SECONDS = 5
 CAMPAIGNS_SWEEP_INTERVAL = env_float("CAMPAIGNS_SWEEP_INTERVAL", positive=True)
 # Campaigns (pipeline/campaigns/services): claims, retries, the expiry guard, local delivery.
 CAMPAIGN_LEASE = env_duration("CAMPAIGN_LEASE")

@@ -79,6 +79,9 @@ VARIABLES = {
                  "is dropped (the next one does its work)."),
         Variable("HEALTH_SWEEP_MAX_AGE_SECONDS", "30", "The health check fails when the "
                  "publishing sweep has not succeeded for this many seconds."),
+        Variable("METRICS_TOKEN", None, "Bearer token for /metrics and /health/alerts/ "
+                 "(Authorization: Bearer TOKEN); when unset they answer only requests made "
+                 "straight from a loopback or private address, never through a proxy."),
         Variable("CAMPAIGNS_SWEEP_INTERVAL", "5", "Seconds between two campaign sweeps (beat), "
                  "which re-queue due and stuck campaigns."),
         # Campaigns

@@ -6,6 +6,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = DATA_DIR / "test-media"
 ALLOWED_HOSTS = ["*"]
+# Every scrape reads the database afresh: a test sees the rows it just made.
+METRICS_DATABASE_CACHE_SECONDS = 0
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not memory: worker processes started by the tests open the same test database.

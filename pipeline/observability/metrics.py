@@ -22,6 +22,15 @@ if MULTIPROCESS_DIR:
 elif "PROMETHEUS_MULTIPROC_DIR" in os.environ:  # set but empty: the library would write to "."
     values.ValueClass = values.MutexValue
 
+# The method label takes only these; anything else (an invented method) is counted as "other",
+# so a client cannot mint new time series.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str | None) -> str:
+    return method if method in HTTP_METHODS else "other"
+
+
 HTTP_REQUESTS = Counter(
     "partwork_http_requests_total", "HTTP requests", ["method", "route", "status"]
 )

@@ -23,6 +23,7 @@ from tests.support.processes import (
 
 pytestmark = pytest.mark.slow
 HOST = "partwork.example.org"  # ALLOWED_HOSTS as in .env.example
+METRICS_TOKEN = "stack-metrics-token"  # what an operator sets for Prometheus and alerting
 
 OVERDUE_PART = """
 from datetime import timedelta
@@ -47,8 +48,9 @@ print(json.dumps(3))
 """
 
 
-def _get(url: str, host: str | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+def _get(url: str, host: str | None = None, headers: dict | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={**({"Host": host} if host else {}),
+                                                   **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return answer.status, answer.read().decode()
@@ -73,7 +75,7 @@ def stack(tmp_path_factory):
             tmp_path, database_url=database_url or f"sqlite:///{tmp_path}/ops.sqlite3",
             redis_url=f"redis://127.0.0.1:{redis_port}/0",
             # What .env.example has: web is probed by 127.0.0.1, which this does not list.
-            extra_env={"ALLOWED_HOSTS": HOST},
+            extra_env={"ALLOWED_HOSTS": HOST, "METRICS_TOKEN": METRICS_TOKEN},
         )
         try:
             stack.run_once("migrate")
@@ -92,7 +94,8 @@ def test_web_stays_healthy_while_a_part_is_overdue_and_alerts_report_it(stack):
     part_id = stack.django(OVERDUE_PART)
     assert stack.healthy("web"), "the compose health check (readiness) must not fail"
     base = f"http://127.0.0.1:{stack.web_port}"
-    status, body = _get(f"{base}/health/alerts/")
+    assert _get(f"{base}/health/alerts/")[0] == 401  # the token is set: nothing without it
+    status, body = _get(f"{base}/health/alerts/", headers=stack.operator_headers())
     assert status == 503 and '"overdue_parts"' in body, body
     assert _get(f"{base}/health/ready/")[0] == 200
     assert part_id
@@ -123,7 +126,7 @@ def test_one_scrape_adds_up_every_web_worker_and_the_celery_worker(stack):
     stack.django(QUEUE_TASKS)
     task = {"task": "workers.tasks.campaigns.sweep", "outcome": "success"}
     scrape = wait_until(
-        lambda: (text := _get(f"{base}/metrics")[1])
+        lambda: (text := _get(f"{base}/metrics", headers=stack.operator_headers())[1])
         and _samples(text, "partwork_tasks_total", **task) >= 3 and text,
         timeout=60, interval=0.5, what="the worker's tasks in web's /metrics",
     )

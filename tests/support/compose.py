@@ -73,6 +73,12 @@ class ComposeStack:
         env["HOSTNAME"] = "localhost"  # what %h became in the commands
         return env
 
+    def operator_headers(self) -> dict[str, str]:
+        """How Prometheus and alerting scrape web: the bearer token when METRICS_TOKEN is set
+        (else nothing: web answers /metrics and /health/alerts/ to direct private callers)."""
+        token = self.environment("web").get("METRICS_TOKEN", "").strip()
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
     def localize(self, argument: str) -> str:
         argument = argument.replace("/app/var", str(self.data_dir))
         argument = argument.replace("0.0.0.0:8000", f"127.0.0.1:{self.web_port}")
