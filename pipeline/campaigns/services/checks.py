@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.conf import settings
 
-from cms.models import Offer
+from cms.models import Offer, PartPage
 from pipeline.campaigns.models import Campaign
 from pipeline.campaigns.services.timing import offer_window_problem
 from pipeline.providers.message import ADDRESS_TAG, UNSUB_TAG, RenderedEmail
@@ -52,6 +52,11 @@ def campaign_check(
     elif len(rendered.subject) > SUBJECT_MAX:
         problems.append(
             f"The subject has {len(rendered.subject)} characters; at most {SUBJECT_MAX}."
+        )
+    if campaign.part_id and not PartPage.objects.filter(pk=campaign.part_id).public().exists():
+        problems.append(
+            "The part is not public: it (or its series) has a view restriction (password, login "
+            "or groups), so it is not announced to the list. Remove the restriction to send it."
         )
     if campaign.is_discount:
         offer = Offer.objects.get(pk=campaign.offer_id)  # fresh: its window may have moved
