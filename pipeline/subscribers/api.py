@@ -258,7 +258,7 @@ def _link_subscriber(purpose: str, token: str):
 
 def _preferences(subscriber) -> dict:
     followed = set(subscriber.series.values_list("pk", flat=True))
-    live = SeriesPage.objects.live().order_by("title")
+    live = SeriesPage.objects.live().public().order_by("title")
     return {
         "email": subscriber.email,
         "status": subscriber.status,

@@ -83,7 +83,7 @@ def series_by_slugs(slugs: list[str]) -> list[SeriesPage]:
     wanted = list(dict.fromkeys(slug.strip() for slug in slugs if slug and slug.strip()))
     if len(wanted) > MAX_SERIES_PER_REQUEST:
         raise SubscriberError(f"Choose at most {MAX_SERIES_PER_REQUEST} series.")
-    found = {s.slug: s for s in SeriesPage.objects.live().filter(slug__in=wanted)}
+    found = {s.slug: s for s in SeriesPage.objects.live().public().filter(slug__in=wanted)}
     missing = [slug for slug in wanted if slug not in found]
     if missing:
         raise UnknownSeries("Unknown series: " + ", ".join(sorted(missing)[:10]) + ".")
@@ -276,7 +276,7 @@ def subscriber_confirm(
             raise AddressBounced(
                 "This address bounced, so we cannot subscribe it; please contact us."
             )
-        wanted = list(SeriesPage.objects.live().filter(slug__in=given.requested_series))
+        wanted = list(SeriesPage.objects.live().public().filter(slug__in=given.requested_series))
         if subscriber.status == SubscriberStatus.SUBSCRIBED:
             subscriber.series.add(*wanted)  # a new consent for more series: status untouched
         else:

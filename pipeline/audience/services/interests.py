@@ -11,10 +11,14 @@ SERIES_CATEGORY_TITLE = "Series"
 
 
 def series_interests_ensure(*, client: MailchimpClient) -> dict[int, str]:
-    """Series id → Mailchimp interest id for every series somebody follows (created on demand)."""
+    """Series id → Mailchimp interest id for every live, public series somebody follows (created
+    on demand). A series behind a view restriction is never made an interest (Mailchimp shows
+    interests on its own forms and preference centre), nor pushed if it became restricted."""
+    public = set(SeriesPage.objects.live().public().values_list("pk", flat=True))
     followed = set(Subscriber.series.through.objects.values_list("seriespage_id", flat=True)
-                   .distinct())
-    known = {m.series_id: m.interest_id for m in MailchimpSeriesInterest.objects.all()}
+                   .distinct()) & public
+    known = {m.series_id: m.interest_id
+             for m in MailchimpSeriesInterest.objects.filter(series_id__in=public)}
     missing = followed - set(known)
     if missing:
         category = client.ensure_interest_category(SERIES_CATEGORY_TITLE)
