@@ -277,7 +277,10 @@ class Offer(DraftStateMixin, RevisionMixin, PreviewableMixin, index.Indexed, mod
         ]
 
     def __str__(self):
-        return f"{self.name} ({self.code}, {self.percent_off}%)"
+        # Never the code: this is what Wagtail's offer chooser (open to every admin user, so an
+        # editor can pick an offer for a part) and the chosen offer's JSON show. Offer editors
+        # read codes in the Offers listing, which needs an offer permission.
+        return f"{self.name} ({self.percent_off}% off)"
 
     def clean(self):
         super().clean()

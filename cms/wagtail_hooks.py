@@ -1,7 +1,40 @@
+from django import forms
+from wagtail.admin.forms.choosers import BaseFilterForm
 from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.chooser import ChooseResultsView, ChooseView, SnippetChooserViewSet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from cms.models import Offer
+
+
+class OfferChooserFilterForm(BaseFilterForm):
+    """The chooser searches offer names only: searching codes would let any admin user confirm a
+    guessed code of an offer that has not started."""
+
+    q = forms.CharField(label="Search offer names", required=False,
+                        widget=forms.TextInput(attrs={"placeholder": "Search offer names"}))
+
+    def filter(self, objects):
+        objects = super().filter(objects)
+        query = (self.cleaned_data.get("q") or "").strip()
+        if query:
+            objects = objects.filter(name__icontains=query)
+            self.is_searching = True
+            self.search_query = query
+        return objects
+
+
+class OfferChooseView(ChooseView):
+    filter_form_class = OfferChooserFilterForm
+
+
+class OfferChooseResultsView(ChooseResultsView):
+    filter_form_class = OfferChooserFilterForm
+
+
+class OfferChooserViewSet(SnippetChooserViewSet):
+    choose_view_class = OfferChooseView
+    choose_results_view_class = OfferChooseResultsView
 
 
 class OfferViewSet(SnippetViewSet):
@@ -12,7 +45,8 @@ class OfferViewSet(SnippetViewSet):
     add_to_admin_menu = True
     list_display = ["name", "code", "percent_off", "starts_at", "ends_at", "live"]
     list_filter = ["live"]
-    search_fields = ["name", "code"]
+    search_fields = ["name", "code"]  # the listing, which needs an offer permission
+    chooser_viewset_class = OfferChooserViewSet
 
 
 register_snippet(OfferViewSet)
