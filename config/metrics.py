@@ -8,7 +8,6 @@ import logging
 
 from django.conf import settings
 from django.core.cache import cache
-
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,

@@ -27,7 +27,6 @@ from django.views.decorators.cache import never_cache
 from config.health import Check, alert_checks, readiness_checks
 from config.metrics import render_metrics
 
-
 # A proxy adds one of these; behind one, REMOTE_ADDR is the proxy's own (private) address.
 _PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP",
                   "HTTP_X_FORWARDED_HOST", "HTTP_X_FORWARDED_PROTO", "HTTP_VIA")
