@@ -39,8 +39,9 @@ def _parse(raw: str) -> _Address | None:
 
 
 def _trusted(address: _Address) -> bool:
-    return any(address in network for network in settings.TRUSTED_PROXIES
-               if network.version == address.version)
+    # Networks as settings.TRUSTED_PROXIES holds them (env.env_networks), or as strings.
+    networks = (ipaddress.ip_network(n, strict=False) for n in settings.TRUSTED_PROXIES)
+    return any(address in network for network in networks if network.version == address.version)
 
 
 def client_ip(request: HttpRequest) -> str | None:
