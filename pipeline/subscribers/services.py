@@ -245,8 +245,8 @@ class ConfirmationDeferred(Exception):
 
 
 def confirmation_backoff(attempts: int) -> int:
-    """Seconds before the next try after ``attempts`` failed ones (no jitter: the sweep and the
-    task's retry both find it; Celery adds the jitter to the retry)."""
+    """Seconds before the next try after ``attempts`` failed ones (the task's retry adds jitter
+    after this; the sweep finds it a little later if the retry is lost)."""
     first, cap = CONFIRMATION_BACKOFF_SECONDS
     return min(cap, first * 2 ** max(attempts - 1, 0))
 

@@ -25,7 +25,7 @@ def login(client, username, password, ip):
 def test_guessing_one_user_s_password_is_stopped(client, admin_user):
     guesses = [login(client, "editor", f"guess-{n}", f"198.51.100.{n}") for n in range(1, 40)]
     assert not any(guesses)
-    assert not login(client, "Editor", PASSWORD, "203.0.113.200")  # even the right one, now
+    assert not login(client, "editor", PASSWORD, "203.0.113.200")  # even the right one, now
     assert admin_user.last_login is None
 
 

@@ -21,7 +21,7 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.test import Client
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from schemathesis.checks import positive_data_acceptance
@@ -141,6 +141,7 @@ field_names = st.one_of(
                      "data", "data[]", "data[[x]]", "data[email]]"]),
     st.lists(st.text(string.ascii_letters + "[]_0", min_size=1, max_size=6), min_size=1,
              max_size=12).map(lambda parts: "data[" + "][".join(parts) + "]"),
+    st.integers(1, 3000).map(lambda depth: "data" + "[x]" * depth),
     st.text(max_size=20),
 )
 field_values = st.one_of(
@@ -160,6 +161,11 @@ def test_the_list_webhook_never_answers_5xx(series, settings):
     @given(fields=st.lists(st.tuples(field_names, field_values), max_size=12),
            base=st.sampled_from(["subscribe", "unsubscribe", "profile", "cleaned", "upemail"]),
            raw=st.one_of(st.none(), st.binary(max_size=300)), signed=st.booleans())
+    @example(fields=[("data" + "[x]" * 3000, "deep")], base="profile", raw=None, signed=False)
+    @example(fields=[("fired_at", "0001-01-01T00:00:00+05:00")], base="unsubscribe", raw=None,
+             signed=True)
+    @example(fields=[("fired_at", "9999-12-31T23:59:59-23:59")], base="cleaned", raw=None,
+             signed=False)
     @fuzz(500)
     def check(fields, base, raw, signed):
         nonlocal count

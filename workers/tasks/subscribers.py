@@ -2,6 +2,8 @@
 and the sweep that finds confirmations a lost message or a crash left unsent (``publishing``
 queue: database only)."""
 
+import random
+
 from celery import shared_task
 
 from pipeline.subscribers.services import (
@@ -11,14 +13,16 @@ from pipeline.subscribers.services import (
 )
 
 
-# Retries follow the service's backoff (5 s doubling to 300 s, jitter added by Celery); after the
-# last one the sweep keeps trying until the service gives the email up (a day).
+# Retries follow the service's backoff (5 s doubling to 300 s), a little later at random so an
+# outage's backlog does not come back at once; after the last retry the sweep keeps trying until
+# the service gives the email up (a day).
 @shared_task(bind=True, queue="mail", soft_time_limit=60, time_limit=90, max_retries=12)
 def send_confirmation(self, consent_id: int) -> str:
     try:
         return subscriber_confirmation_send(consent_id=consent_id)
     except ConfirmationDeferred as deferred:
-        raise self.retry(exc=deferred, countdown=deferred.retry_in) from deferred
+        countdown = deferred.retry_in * random.uniform(1.0, 1.25)  # never before it is due
+        raise self.retry(exc=deferred, countdown=countdown) from deferred
 
 
 @shared_task(queue="publishing", soft_time_limit=60, time_limit=90)
