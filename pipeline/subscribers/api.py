@@ -172,8 +172,7 @@ def _page(heading: str, message: str, *, status: int = 200, action_url: str = ""
             "one_click": one_click,
         },
     )
-    response = HttpResponse(html, status=status)
-    return response
+    return HttpResponse(html, status=status)  # no-store and no-referrer: _private
 
 
 def _answer(request, status: int, heading: str, detail: str) -> HttpResponse:

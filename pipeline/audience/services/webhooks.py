@@ -273,15 +273,24 @@ def _apply_status_event(event: ParsedEvent) -> tuple[str, Subscriber]:
             else WebhookOutcome.STALE), subscriber
 
 
-def _apply_profile(event: ParsedEvent) -> tuple[str, Subscriber | None]:
+def _apply_profile(event: ParsedEvent, *, signed: bool = True) -> tuple[str, Subscriber | None]:
+    """The member's series as the event states them; unsigned, only the series it drops, and
+    the ones it adds become a request for our confirmation."""
     subscriber = _find_subscriber(event.email, event.fired_at)
     if subscriber is None:
         return WebhookOutcome.UNMATCHED, None
-    if _interest_series(event.data) is None:
+    series = _interest_series(event.data)
+    if series is None:
         return WebhookOutcome.IGNORED, subscriber
-    if not _apply_series(subscriber, event):
+    if not _newer(event.fired_at, subscriber.preferences_changed_at):
         return WebhookOutcome.STALE, subscriber
+    followed = set(subscriber.series.all())
+    added = [] if signed else [s for s in series if s not in followed]
+    subscriber.series.set(series if signed else [s for s in followed if s in series])
+    subscriber.preferences_changed_at = event.fired_at
     subscriber.save()
+    if added:
+        return _request_confirmation(event, subscriber.email, added)
     return WebhookOutcome.APPLIED, subscriber
 
 
@@ -316,28 +325,6 @@ def _request_confirmation(event: ParsedEvent, email: str, series: list[SeriesPag
     return WebhookOutcome.UNVERIFIED, outcome.subscriber
 
 
-def _apply_unsigned_profile(event: ParsedEvent) -> tuple[str, Subscriber | None]:
-    """Drop the series the event drops (it only stops email); ask to confirm the ones it adds."""
-    subscriber = _find_subscriber(event.email, event.fired_at)
-    if subscriber is None:
-        return WebhookOutcome.UNMATCHED, None
-    series = _interest_series(event.data)
-    if series is None:
-        return WebhookOutcome.IGNORED, subscriber
-    followed = set(subscriber.series.all())
-    added = [s for s in series if s not in followed]
-    if not _newer(event.fired_at, subscriber.preferences_changed_at):
-        return WebhookOutcome.STALE, subscriber
-    kept = [s for s in followed if s in series]
-    if len(kept) < len(followed):
-        subscriber.series.set(kept)
-        subscriber.preferences_changed_at = event.fired_at
-        subscriber.save()
-    if added:
-        return _request_confirmation(event, subscriber.email, added)
-    return WebhookOutcome.APPLIED, subscriber
-
-
 def _apply_unsigned(event: ParsedEvent) -> tuple[str, Subscriber | None]:
     if event.event_type == "subscribe":
         return _request_confirmation(event, event.email, _interest_series(event.data) or [])
@@ -346,7 +333,7 @@ def _apply_unsigned(event: ParsedEvent) -> tuple[str, Subscriber | None]:
         series = list(old.series.all()) if old is not None else []
         return _request_confirmation(event, event.new_email, series)
     if event.event_type == "profile":
-        return _apply_unsigned_profile(event)
+        return _apply_profile(event, signed=False)
     return _apply(event)
 
 
