@@ -4,26 +4,21 @@ An unsigned event may take away (unsubscribe, cleaned, series dropped) and is ap
 one would be; what it would grant (subscribe, series added, a new address) becomes a subscribe
 request answered by our confirmation email, and the member's click applies it."""
 
-from urllib.parse import urlencode
-
 import pytest
 from django.core import mail
 
 from pipeline.audience.models import MailchimpSeriesInterest, WebhookOutcome
 from pipeline.subscribers.models import ConsentKind, ConsentRecord, Subscriber, SubscriberStatus
-from tests.support.subscribers import confirm_path_from_outbox, deliver_confirmations
+from tests.support.mailchimp import WEBHOOK_URL, use_unsigned_webhooks, webhook_body
+from tests.support.subscribers import confirm_path_from_outbox, deliver_confirmations, make_member
 from tests.support.subscribers import confirmations_requested as queued
 
 pytestmark = pytest.mark.django_db
 
-SECRET = "s3cret-path-Segment"
-URL = f"/hooks/mailchimp/{SECRET}/"
-
 
 @pytest.fixture(autouse=True)
 def _unsigned(settings):
-    settings.MAILCHIMP = {**settings.MAILCHIMP, "WEBHOOK_SECRET": SECRET,
-                          "WEBHOOK_SIGNING_KEY": None}
+    use_unsigned_webhooks(settings)
 
 
 @pytest.fixture
@@ -35,10 +30,9 @@ def interests(series, other_series):
 
 def post(client, event_type, fired_at="2026-11-20 10:00:00", **data):
     """Post one event and run the confirmation emails it queued, as the mail worker would."""
-    body = urlencode({"type": event_type, "fired_at": fired_at,
-                      **{f"data[{k}]": v for k, v in data.items()}})
     with queued() as requested:
-        answer = client.post(URL, body, content_type="application/x-www-form-urlencoded")
+        answer = client.post(WEBHOOK_URL, webhook_body(event_type, fired_at, **data),
+                             content_type="application/x-www-form-urlencoded")
     deliver_confirmations(requested)
     assert answer.status_code == 200, answer.content
     return answer.json()["outcome"]
@@ -60,7 +54,7 @@ def test_a_mailchimp_signup_is_confirmed_by_our_email_then_subscribed(client, in
 
 
 def test_unsubscribe_and_cleaned_apply_at_once(client):
-    Subscriber.objects.create(email="ann@example.com", status=SubscriberStatus.SUBSCRIBED)
+    make_member()
     assert post(client, "unsubscribe", email="ann@example.com") == WebhookOutcome.APPLIED
     assert Subscriber.objects.get().status == SubscriberStatus.UNSUBSCRIBED
     assert post(client, "cleaned", "2026-11-20 11:00:00",
@@ -70,9 +64,7 @@ def test_unsubscribe_and_cleaned_apply_at_once(client):
 
 
 def test_a_profile_drops_series_at_once_and_asks_before_adding(client, series, interests):
-    member = Subscriber.objects.create(email="ann@example.com",
-                                       status=SubscriberStatus.SUBSCRIBED)
-    member.series.add(series)
+    member = make_member("ann@example.com", series)
     assert post(client, "profile", email="ann@example.com",
                 **{"merges][INTERESTS": "Eating Well"}) == WebhookOutcome.UNVERIFIED
     assert not member.series.exists()  # Moving Well dropped
@@ -82,9 +74,7 @@ def test_a_profile_drops_series_at_once_and_asks_before_adding(client, series, i
 
 
 def test_a_changed_address_is_asked_to_confirm_and_the_old_one_stays(client, series):
-    member = Subscriber.objects.create(email="ann@example.com",
-                                       status=SubscriberStatus.SUBSCRIBED)
-    member.series.add(series)
+    member = make_member("ann@example.com", series)
     assert post(client, "upemail", old_email="ann@example.com",
                 new_email="ann@new.example") == WebhookOutcome.UNVERIFIED
     member.refresh_from_db()

@@ -28,14 +28,13 @@ from schemathesis.checks import positive_data_acceptance
 from schemathesis.generation.modes import GenerationMode
 
 from cms.demo import load_demo
-from pipeline.subscribers.models import Subscriber, SubscriberStatus
 from pipeline.subscribers.services import (
     subscriber_email_headers,
     subscriber_preferences_url,
     subscriber_subscribe,
 )
 from pipeline.subscribers.tokens import confirm_url
-from tests.support.subscribers import link_path
+from tests.support.subscribers import link_path, make_member
 
 pytestmark = pytest.mark.django_db
 
@@ -103,9 +102,7 @@ anything = st.recursive(
 
 
 def test_valid_links_never_answer_5xx_whatever_the_request(series):
-    member = Subscriber.objects.create(email="ann@example.com",
-                                       status=SubscriberStatus.SUBSCRIBED)
-    member.series.add(series)
+    member = make_member("ann@example.com", series)
     consent = subscriber_subscribe(email="bob@example.com", series_slugs=["moving-well"],
                                    consent_text="I agree", form_id="fuzz").consent
     links = {

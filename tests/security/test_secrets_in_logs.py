@@ -13,12 +13,11 @@ import signal
 import pytest
 from django.utils.module_loading import import_string
 
-from pipeline.subscribers.models import Subscriber, SubscriberStatus
 from pipeline.subscribers.services import subscriber_preferences_url
 from pipeline.subscribers.tokens import CONFIRM, make_token
 from tests.support.compose import ComposeStack
 from tests.support.processes import test_database_url, wait_until
-from tests.support.subscribers import link_path
+from tests.support.subscribers import link_path, make_member
 
 SECRET = "webhook-path-secret-0123456789"
 
@@ -54,8 +53,7 @@ def written_logs(settings):
 def test_django_request_log_writes_neither_the_webhook_secret_nor_a_token(client, settings,
                                                                          written_logs, series):
     settings.MAILCHIMP = {**settings.MAILCHIMP, "WEBHOOK_SECRET": SECRET}
-    member = Subscriber.objects.create(email="ann@example.com",
-                                       status=SubscriberStatus.SUBSCRIBED)
+    member = make_member()
     preferences = link_path(subscriber_preferences_url(member))
     token = preferences.rstrip("/").rsplit("/", 1)[-1]
 

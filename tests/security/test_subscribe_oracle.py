@@ -14,7 +14,7 @@ from django.core import mail
 from django.utils import timezone
 
 from pipeline.subscribers.models import ConsentRecord, Subscriber, SubscriberStatus
-from tests.support.subscribers import CONSENT
+from tests.support.subscribers import CONSENT, make_member
 from tests.support.workers import tasks_run_on_commit
 from workers.celery_app import app as celery_app
 
@@ -30,10 +30,7 @@ def post_subscribe(client, email, ip):
 @pytest.fixture
 def known(series):
     """A subscriber who already follows everything the form asks for: no email is owed."""
-    member = Subscriber.objects.create(email="known@example.com",
-                                       status=SubscriberStatus.SUBSCRIBED)
-    member.series.add(series)
-    return member
+    return make_member("known@example.com", series)
 
 
 def smtp_down(settings):

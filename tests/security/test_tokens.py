@@ -17,10 +17,10 @@ import zlib
 import pytest
 
 from config.settings.env import VARIABLES
-from pipeline.subscribers.models import Subscriber, SubscriberStatus
+from pipeline.subscribers.models import SubscriberStatus
 from pipeline.subscribers.services import subscriber_email_headers, subscriber_preferences_url
 from tests.support.compose import ROOT
-from tests.support.subscribers import link_path
+from tests.support.subscribers import link_path, make_member
 
 pytestmark = pytest.mark.django_db
 
@@ -29,9 +29,7 @@ ADDRESS = "ann@example.com"
 
 @pytest.fixture
 def ann(series):
-    member = Subscriber.objects.create(email=ADDRESS, status=SubscriberStatus.SUBSCRIBED)
-    member.series.add(series)
-    return member
+    return make_member(ADDRESS, series)
 
 
 def _payload(path: str) -> dict:

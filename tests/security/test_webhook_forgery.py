@@ -6,7 +6,6 @@ a member to the forger's address, a ``fired_at`` far in the future made every re
 then stale, and deeply nested field names gave a 500."""
 
 from datetime import timedelta
-from urllib.parse import urlencode
 
 import pytest
 import time_machine
@@ -15,34 +14,27 @@ from django.utils import timezone
 
 from pipeline.audience.models import MailchimpSeriesInterest, MailchimpWebhookEvent
 from pipeline.subscribers.models import Subscriber, SubscriberStatus
+from tests.support.mailchimp import WEBHOOK_URL, use_unsigned_webhooks, webhook_body
+from tests.support.subscribers import make_member
 from tests.support.workers import tasks_run_on_commit
 
 pytestmark = pytest.mark.django_db
 
-SECRET = "leaked-path-secret"
-URL = f"/hooks/mailchimp/{SECRET}/"
-
 
 @pytest.fixture(autouse=True)
 def _unsigned_webhooks(settings):
-    """As with Mailchimp's own list webhooks: a secret URL, no signing key."""
-    settings.MAILCHIMP = {**settings.MAILCHIMP, "WEBHOOK_SECRET": SECRET,
-                          "WEBHOOK_SIGNING_KEY": None}
+    use_unsigned_webhooks(settings)  # the secret has leaked: anyone can post
 
 
-def forge(client, event_type, fired_at="2026-11-20 10:00:00", **fields):
-    body = urlencode({"type": event_type, "fired_at": fired_at,
-                      **{f"data[{k}]": v for k, v in fields.items()}})
+def forge(client, event_type, fired_at="2026-11-20 10:00:00", **data):
     client.raise_request_exception = False
-    return client.post(URL, body, content_type="application/x-www-form-urlencoded")
+    return client.post(WEBHOOK_URL, webhook_body(event_type, fired_at, **data),
+                       content_type="application/x-www-form-urlencoded")
 
 
 @pytest.fixture
 def ann(series):
-    member = Subscriber.objects.create(email="ann@example.com",
-                                       status=SubscriberStatus.SUBSCRIBED)
-    member.series.add(series)
-    return member
+    return make_member("ann@example.com", series)
 
 
 def test_a_forged_subscribe_does_not_skip_double_opt_in(client, series):

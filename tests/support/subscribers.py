@@ -15,6 +15,13 @@ from workers.tasks.subscribers import send_confirmation
 CONSENT = "Yes, email me new parts and offers. I can unsubscribe at any time."
 
 
+def make_member(email: str = "ann@example.com", *series) -> Subscriber:
+    """One confirmed subscriber following ``series``."""
+    member = Subscriber.objects.create(email=email, status=SubscriberStatus.SUBSCRIBED)
+    member.series.add(*series)
+    return member
+
+
 def make_subscribers(count: int, *, status=SubscriberStatus.SUBSCRIBED, series=(),
                      prefix="reader", **fields) -> list[Subscriber]:
     """``count`` subscribers ``{prefix}{n}@example.com`` (n from 0), in pk order, each on the
