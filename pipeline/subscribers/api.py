@@ -61,6 +61,12 @@ NO_CONSENT = (
 )
 
 
+def _plain_slugs(value: list[str]) -> list[str]:
+    if any("\x00" in slug or len(slug) > 255 for slug in value):
+        raise ValueError("series slugs must be at most 255 characters, without NUL")
+    return value
+
+
 class SubscribeIn(Schema):
     email: str = Field(..., description="The address; normalized (trimmed, lower-case, IDNA).")
     series: list[str] = Field(default_factory=list, description="Slugs of the series to follow.")
@@ -78,16 +84,13 @@ class SubscribeIn(Schema):
             raise ValueError("must not contain NUL characters")
         return value
 
-    @field_validator("series")
-    @classmethod
-    def _slugs_are_plain(cls, value: list[str]) -> list[str]:
-        if any("\x00" in slug or len(slug) > 255 for slug in value):
-            raise ValueError("series slugs must be at most 255 characters, without NUL")
-        return value
+    _slugs_are_plain = field_validator("series")(_plain_slugs)
 
 
 class PreferencesIn(Schema):
     series: list[str] = Field(..., description="Slugs of the series to follow (replaces the set).")
+
+    _slugs_are_plain = field_validator("series")(_plain_slugs)
 
 
 class MessageOut(Schema):

@@ -117,6 +117,10 @@ def test_valid_links_never_answer_5xx_whatever_the_request(series):
     @given(link=st.sampled_from(sorted(links)), method=st.sampled_from(["GET", "POST", "PUT"]),
            body=anything, raw=st.binary(max_size=200), as_json=st.booleans(),
            accept=st.sampled_from(["", "text/html", "application/json", "*/*"]))
+    @example(link="preferences", method="PUT", body={"series": ["moving\x00well"]}, raw=b"",
+             as_json=True, accept="")
+    @example(link="unsubscribe", method="POST", body=None, raw=b"List-Unsubscribe=One-Click\x00",
+             as_json=False, accept="text/html")
     @fuzz(300)
     def check(link, method, body, raw, as_json, accept):
         nonlocal count
@@ -159,6 +163,8 @@ def test_the_list_webhook_never_answers_5xx(series, settings):
            base=st.sampled_from(["subscribe", "unsubscribe", "profile", "cleaned", "upemail"]),
            raw=st.one_of(st.none(), st.binary(max_size=300)), signed=st.booleans())
     @example(fields=[("data" + "[x]" * 3000, "deep")], base="profile", raw=None, signed=False)
+    @example(fields=[("\x00", "subscribe")], base="subscribe", raw=None, signed=False)
+    @example(fields=[("data[merges][FNAME]", "A\x00n")], base="profile", raw=None, signed=True)
     @example(fields=[("fired_at", "0001-01-01T00:00:00+05:00")], base="unsubscribe", raw=None,
              signed=True)
     @example(fields=[("fired_at", "9999-12-31T23:59:59-23:59")], base="cleaned", raw=None,

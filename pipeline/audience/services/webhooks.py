@@ -29,7 +29,7 @@ address with the member's series, leaving the member and its address as they are
 are recorded as UNVERIFIED. Signed events (signing key set) are applied in full.
 
 Field names nest at most MAX_DEPTH levels (``data[merges][GROUPINGS][0][groups]`` is four);
-deeper ones are refused as malformed.
+deeper ones are refused as malformed, and so is a NUL character anywhere.
 """
 
 import base64
@@ -145,6 +145,9 @@ def mailchimp_webhook_parse(*, body: bytes) -> ParsedEvent:
         )
     except (UnicodeDecodeError, ValueError):
         raise MalformedWebhook("The body is not a form-encoded Mailchimp webhook.") from None
+    if any("\x00" in key or "\x00" in value for key, value in pairs):
+        # PostgreSQL cannot store NUL in text or JSON; no Mailchimp field holds one.
+        raise MalformedWebhook("The body holds a NUL character.")
     fields = _nest(pairs)
     event_type = fields.get("type")
     if not isinstance(event_type, str) or not event_type:
