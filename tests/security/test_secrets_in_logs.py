@@ -16,7 +16,8 @@ from django.utils.module_loading import import_string
 from pipeline.subscribers.services import subscriber_preferences_url
 from pipeline.subscribers.tokens import CONFIRM, make_token
 from tests.support.compose import ComposeStack
-from tests.support.processes import test_database_url, wait_until
+from tests.support.processes import test_database_url as child_database_url
+from tests.support.processes import wait_until
 from tests.support.subscribers import link_path, make_member
 
 SECRET = "webhook-path-secret-0123456789"
@@ -72,7 +73,7 @@ def test_the_web_server_s_access_log_writes_neither_the_webhook_secret_nor_a_tok
                                                                                    settings):
     """The compose file's own gunicorn command, as production runs it."""
     settings.SECRET_KEY = secrets.token_urlsafe(50)  # the web server's too: the token is valid
-    stack = ComposeStack(tmp_path, database_url=test_database_url(), redis_url=settings.REDIS_URL,
+    stack = ComposeStack(tmp_path, database_url=child_database_url(), redis_url=settings.REDIS_URL,
                          extra_env={"SECRET_KEY": settings.SECRET_KEY,
                                     "MAILCHIMP_WEBHOOK_SECRET": SECRET})
     token = make_token(CONFIRM, subscriber_id=1, email="ann@example.com", consent_id=1)
