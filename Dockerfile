@@ -26,5 +26,6 @@ ENV PATH="/app/.venv/bin:$PATH" \
 RUN mkdir -p /app/var/media && chown -R partwork:partwork /app/var
 USER partwork
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", \
-     "--worker-class", "gthread", "--threads", "4", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi:application", "--config", "python:config.gunicorn", \
+     "--bind", "0.0.0.0:8000", "--workers", "3", "--worker-class", "gthread", "--threads", "4", \
+     "--access-logfile", "-"]

@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from django.conf import settings
 
@@ -22,6 +24,13 @@ def _fresh_content_cache():
     clear_local()
     yield
     clear_local()
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limit_counters(settings):
+    """Each test counts in its own Redis keys (real Redis; keys expire by themselves), so no
+    test's requests are refused for another's, or for an earlier run's."""
+    settings.SUBSCRIBER_RATE_LIMIT_PREFIX = f"test-ratelimit-{uuid.uuid4().hex}"
 
 
 def pytest_report_header(config):

@@ -40,6 +40,13 @@ app.conf.beat_schedule = {
         "schedule": settings.CAMPAIGNS_SWEEP_INTERVAL,
         "options": {"expires": settings.CAMPAIGNS_SWEEP_INTERVAL * 5},
     },
+    # Confirmation emails a lost message or a crashed worker left unsent (they are queued on
+    # commit and retried with backoff; this only catches what fell through).
+    "confirmations-sweep": {
+        "task": "workers.tasks.subscribers.sweep_confirmations",
+        "schedule": 30,
+        "options": {"expires": 120},
+    },
 }
 app.autodiscover_tasks(["workers"], related_name="tasks")
 

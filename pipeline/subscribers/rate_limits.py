@@ -22,9 +22,13 @@ class Rule:
     window_seconds: int
 
 
-# The rules, settings.SUBSCRIBER_RATE_LIMITS = {"rule name": (limit, window_seconds)}:
-# "ip" counts every subscriber endpoint per client IP, "subscribe-ip" subscribes per client IP,
-# "subscribe-address" confirmation emails per address (config/settings/env.py has the defaults).
+# The rules, settings.RATE_LIMITS = {"rule name": (limit, window_seconds)}
+# (config/settings/env.py has the defaults and what each counts):
+# "ip" subscribes and requests with links that are not valid, per client bucket (clients.py);
+# "subscribe-ip" subscribes per client bucket; "subscribe-address" subscribes of one address from
+# one client bucket; "confirmations" confirmation emails per address, from all clients together;
+# "link" requests with one valid link; "admin-login-user" and "admin-login-ip" failed admin
+# logins per user name and per client bucket.
 
 
 class RateLimited(Exception):
@@ -35,7 +39,7 @@ class RateLimited(Exception):
 
 
 def rule(name: str) -> Rule:
-    limit, window_seconds = settings.SUBSCRIBER_RATE_LIMITS[name]
+    limit, window_seconds = settings.RATE_LIMITS[name]
     return Rule(name, limit, window_seconds)
 
 
@@ -45,11 +49,20 @@ def _key(rule: Rule, identity: str, window: int) -> str:
     return f"{settings.SUBSCRIBER_RATE_LIMIT_PREFIX}:{rule.name}:{digest}:{window}"
 
 
+def _window(current: Rule) -> tuple[float, int]:
+    now = time.time()
+    return now, int(now // current.window_seconds)
+
+
+def _refusal(current: Rule, now: float, window: int) -> RateLimited:
+    retry_after = math.ceil((window + 1) * current.window_seconds - now)
+    return RateLimited(current, max(retry_after, 1))
+
+
 def hit(name: str, identity: str) -> int:
     """Count one request; raise RateLimited when the window's limit is passed. Returns the count."""
     current = rule(name)
-    now = time.time()
-    window = int(now // current.window_seconds)
+    now, window = _window(current)
     key = _key(current, identity, window)
     for _ in range(2):  # the key may expire between add and incr; one retry settles it
         cache.add(key, 0, timeout=current.window_seconds + 5)
@@ -61,6 +74,14 @@ def hit(name: str, identity: str) -> int:
     else:
         count = 1
     if count > current.limit:
-        retry_after = math.ceil((window + 1) * current.window_seconds - now)
-        raise RateLimited(current, max(retry_after, 1))
+        raise _refusal(current, now, window)
     return count
+
+
+def check(name: str, identity: str) -> None:
+    """Raise RateLimited when the window's limit is already reached, counting nothing (for
+    limits on failures, counted by ``hit`` only once a failure happened)."""
+    current = rule(name)
+    now, window = _window(current)
+    if int(cache.get(_key(current, identity, window)) or 0) >= current.limit:
+        raise _refusal(current, now, window)

@@ -4,11 +4,13 @@ The rules, for every way in (API, Mailchimp webhook, operator):
 - One row per normalized address (unique in the database); concurrent subscribes of one address
   meet on that row and serialize on its row lock.
 - A subscribe never changes status or series by itself. It records the consent (kind GIVEN, with
-  the exact text, form, IP and the series asked for) and sends a confirmation link; only the
-  click (``subscriber_confirm``) subscribes and applies the series. This holds for a new address,
-  a pending one, an unsubscribed one (suppressed until it confirms again) and a subscribed one
-  (so nobody can change another person's series by typing their address); a subscribed address
-  that asks for nothing it does not already follow gets no email at all.
+  the exact text, form, IP and the series asked for) and a worker sends a confirmation link after
+  commit (``subscriber_confirmation_send``; never inside the request, so neither its timing nor a
+  mail outage tells who is subscribed; retried with backoff, and swept up if a message is lost);
+  only the click (``subscriber_confirm``) subscribes and applies the series. This holds for a new
+  address, a pending one, an unsubscribed one (suppressed until it confirms again) and a
+  subscribed one (so nobody can change another person's series by typing their address); a
+  subscribed address that asks for nothing it does not already follow gets no email at all.
 - A cleaned address (hard bounce or abuse report) gets no email from a public subscribe: the
   consent is recorded with a note and nothing is sent, because mailing a dead address again harms
   delivery for everyone. An operator who knows the address works again calls
@@ -23,15 +25,17 @@ The rules, for every way in (API, Mailchimp webhook, operator):
 import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from cms.models import SeriesPage
-from pipeline.providers.base import SendReceipt, TransactionalEmail, get_provider
+from pipeline.providers.base import ProviderError, TransactionalEmail, get_provider
 from pipeline.subscribers.email_address import normalize_email
 from pipeline.subscribers.models import (
     ConsentKind,
@@ -40,8 +44,10 @@ from pipeline.subscribers.models import (
     Subscriber,
     SubscriberStatus,
 )
-from pipeline.subscribers.tokens import address_digest as digest_of
+from pipeline.subscribers.rate_limits import RateLimited, hit
+from pipeline.subscribers.signals import confirmation_requested
 from pipeline.subscribers.tokens import (
+    address_matches,
     confirm_max_age_days,
     confirm_url,
     list_unsubscribe_headers,
@@ -168,7 +174,12 @@ def subscriber_subscribe(
     user_agent: str = "",
     source: str = ConsentSource.API,
 ) -> SubscribeOutcome:
-    """Record a request to join; see the module rules for what it changes (almost nothing)."""
+    """Record a request to join; see the module rules for what it changes (almost nothing).
+
+    The confirmation email is never sent here: the consent is marked due and
+    ``confirmation_requested`` is sent for every consent recorded, owed or not, so the request does
+    the same work whoever the address belongs to; a worker sends it after commit
+    (``subscriber_confirmation_send``)."""
     address = normalize_email(email)
     consent_text = (consent_text or "").strip()
     if not consent_text:
@@ -193,6 +204,7 @@ def subscriber_subscribe(
             note = "Address was cleaned (bounced): no confirmation sent."
         elif nothing_new:
             note = "Already subscribed to every series asked for: no confirmation sent."
+        send = not (bounced or nothing_new)
         consent = ConsentRecord.objects.create(
             subscriber=subscriber,
             kind=ConsentKind.GIVEN,
@@ -203,22 +215,44 @@ def subscriber_subscribe(
             ip_address=ip_address,
             user_agent=(user_agent or "")[:500],
             requested_series=[s.slug for s in series],
+            confirmation_due_at=now if send else None,
             note=note,
         )
+        confirmation_requested.send(sender=ConsentRecord, consent_id=consent.pk)
     logger.info("subscribe %s (%s, new=%s)", subscriber.pk, subscriber.status, created)
-    return SubscribeOutcome(
-        subscriber=subscriber, consent=consent, send_confirmation=not (bounced or nothing_new)
-    )
+    return SubscribeOutcome(subscriber=subscriber, consent=consent, send_confirmation=send)
 
 
-def subscriber_send_confirmation(*, consent_id: int) -> SendReceipt:
-    """Email the double opt-in link for one GIVEN consent; raises ProviderError if not accepted."""
-    consent = ConsentRecord.objects.select_related("subscriber").get(
-        pk=consent_id, kind=ConsentKind.GIVEN
-    )
+# Sending the confirmation email (a worker: workers/tasks/subscribers.py).
+CONFIRMATION_LEASE = timedelta(minutes=2)  # a claimed send no worker finished is due again after
+CONFIRMATION_GIVE_UP = timedelta(days=1)  # an email owed this long is dropped, with a note
+CONFIRMATION_SWEEP_GRACE = timedelta(seconds=60)  # the queued task (or its retry) goes first
+CONFIRMATION_BACKOFF_SECONDS = (5, 300)  # first wait after a failure, doubling up to the cap
+
+
+class ConfirmationSend(StrEnum):
+    SENT = "sent"
+    NOT_DUE = "not-due"  # nothing owed, already sent, or another worker holds it
+    DROPPED = "dropped"  # no longer owed: see the consent's note
+
+
+class ConfirmationDeferred(Exception):
+    """The provider could not take the email now; it is due again in ``retry_in`` seconds."""
+
+    def __init__(self, error: ProviderError, retry_in: int):
+        super().__init__(str(error))
+        self.retry_in = retry_in
+
+
+def confirmation_backoff(attempts: int) -> int:
+    """Seconds before the next try after ``attempts`` failed ones (the task's retry adds jitter
+    after this; the sweep finds it a little later if the retry is lost)."""
+    first, cap = CONFIRMATION_BACKOFF_SECONDS
+    return min(cap, first * 2 ** max(attempts - 1, 0))
+
+
+def _confirmation_email(consent: ConsentRecord) -> TransactionalEmail:
     subscriber = consent.subscriber
-    if subscriber.status == SubscriberStatus.CLEANED:
-        raise AddressBounced("This address bounced; no confirmation is sent to it.")
     titles = list(
         SeriesPage.objects.filter(slug__in=consent.requested_series).values_list("title", flat=True)
     )
@@ -232,20 +266,85 @@ def subscriber_send_confirmation(*, consent_id: int) -> SendReceipt:
         "postal_address": settings.POSTAL_ADDRESS,
         "max_age_days": confirm_max_age_days(),
     }
-    message = TransactionalEmail(
+    return TransactionalEmail(
         to=subscriber.email,
         subject=render_to_string("email/subscriber_confirm_subject.txt", context).strip(),
         text=render_to_string("email/subscriber_confirm.txt", context),
         html=render_to_string("email/subscriber_confirm.html", context),
         category="subscriber-confirm",
     )
-    receipt = get_provider().send_transactional(message)
-    ConsentRecord.objects.filter(pk=consent.pk).update(confirmation_sent_at=timezone.now())
-    return receipt
+
+
+def _why_not_send(consent: ConsentRecord, now) -> str:
+    """Why a claimed confirmation is no longer owed; empty when it is."""
+    subscriber = consent.subscriber
+    if now - consent.recorded_at > CONFIRMATION_GIVE_UP:
+        return "Confirmation email not sent: the provider did not take it for a day."
+    if subscriber.status == SubscriberStatus.CLEANED:
+        return "Address was cleaned (bounced) meanwhile: no confirmation sent."
+    if consent.answered_by.filter(kind=ConsentKind.CONFIRMED).exists():
+        return "Already confirmed: no confirmation sent."
+    if consent.confirmation_attempts == 1:  # counted once per consent, not per retry
+        try:
+            hit("confirmations", subscriber.email)
+        except RateLimited:
+            return ("Too many confirmation emails to this address lately: none sent (the links "
+                    "already sent still work).")
+    return ""
+
+
+def subscriber_confirmation_send(*, consent_id: int) -> ConfirmationSend:
+    """Send the double opt-in email a consent owes, once, whoever calls (the queued task, its
+    retry, the sweep, a redelivery).
+
+    A worker claims the consent by moving ``confirmation_due_at`` past the lease in one
+    conditional update, sends without holding a transaction, and records the outcome: sent; due
+    again after a backoff when the provider could not take it (raises ConfirmationDeferred, the
+    task retries then, and the sweep is the safety net); dropped with a note when it is no longer
+    owed or the provider refused it for good. A crash between the provider's accept and our
+    record sends it again after the lease: a second confirmation email, never none."""
+    now = timezone.now()
+    claimed = ConsentRecord.objects.filter(
+        pk=consent_id, kind=ConsentKind.GIVEN, confirmation_sent_at__isnull=True,
+        confirmation_due_at__lte=now,
+    ).update(confirmation_due_at=now + CONFIRMATION_LEASE,
+             confirmation_attempts=F("confirmation_attempts") + 1)
+    if not claimed:
+        return ConfirmationSend.NOT_DUE
+    consent = ConsentRecord.objects.select_related("subscriber").get(pk=consent_id)
+    row = ConsentRecord.objects.filter(pk=consent_id)
+    reason = _why_not_send(consent, now)
+    if not reason:
+        try:
+            get_provider().send_transactional(_confirmation_email(consent))
+        except ProviderError as error:
+            if error.retryable:
+                retry_in = confirmation_backoff(consent.confirmation_attempts)
+                row.update(confirmation_due_at=timezone.now() + timedelta(seconds=retry_in))
+                logger.warning("confirmation email for consent %s deferred %s s: %s",
+                               consent_id, retry_in, error)
+                raise ConfirmationDeferred(error, retry_in) from error
+            reason = f"Confirmation email refused by the provider: {error}"
+    if reason:
+        row.update(confirmation_due_at=None, note=reason[:500])
+        logger.info("confirmation email for consent %s dropped: %s", consent_id, reason)
+        return ConfirmationSend.DROPPED
+    row.update(confirmation_due_at=None, confirmation_sent_at=timezone.now())
+    return ConfirmationSend.SENT
+
+
+def subscriber_confirmations_due(*, limit: int = 500) -> list[int]:
+    """Consents whose confirmation email is owed and was left behind (a lost message, a crashed
+    worker, a retry that never came): the sweep queues them again."""
+    overdue = timezone.now() - CONFIRMATION_SWEEP_GRACE
+    return list(
+        ConsentRecord.objects.filter(confirmation_due_at__lte=overdue)
+        .order_by("confirmation_due_at").values_list("pk", flat=True)[:limit]
+    )
 
 
 def _check_address(subscriber: Subscriber, digest: str) -> None:
-    if digest_of(subscriber.email) != digest:
+    if not address_matches(subscriber.email, digest):
         raise LinkNoLongerValid("This link was made for an address that has since changed.")
 
 

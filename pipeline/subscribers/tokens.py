@@ -6,15 +6,25 @@ preference links stop working once the address changes; unsubscribe links keep w
 Confirmation links expire (settings.SUBSCRIBER_CONFIRM_MAX_AGE) and so do preference links
 (settings.SUBSCRIBER_PREFERENCES_MAX_AGE); unsubscribe links never do: RFC 8058 and the mailbox
 providers expect them to work for as long as the email can be read.
+
+The digest is a keyed HMAC of the address (payload field ``h``), so a token seen in a log or a
+Referer cannot confirm a guessed address offline. Tokens are signed with SECRET_KEY, and those
+signed with a key in SECRET_KEY_FALLBACKS still verify (signature and digest), so a key rotation
+breaks no link already mailed. Tokens made before the HMAC carry an unkeyed digest (field ``a``,
+16 hex digits of SHA-256): they are still accepted, since accepting them reveals nothing their
+readers do not already have, and they stop mattering once the last one expires (preference links
+after SUBSCRIBER_PREFERENCES_MAX_AGE; unsubscribe links never check the address).
 """
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.crypto import salted_hmac
 
 CONFIRM = "confirm"
 UNSUBSCRIBE = "unsubscribe"
@@ -32,8 +42,23 @@ class TokenClaims:
     consent_id: int | None = None
 
 
-def address_digest(email: str) -> str:
-    return hashlib.sha256(email.encode()).hexdigest()[:16]
+_DIGEST_SALT = "pipeline.subscribers.tokens.address"
+_LEGACY = "legacy:"
+
+
+def address_digest(email: str, *, key: str | None = None) -> str:
+    """The keyed digest of an address that new tokens carry (SECRET_KEY unless ``key``)."""
+    return salted_hmac(_DIGEST_SALT, email, secret=key, algorithm="sha256").hexdigest()[:32]
+
+
+def address_matches(email: str, digest: str) -> bool:
+    """Whether a token's digest was made for ``email``, under the current or a fallback key (or,
+    for a token of before the HMAC, by the unkeyed digest it carries)."""
+    if digest.startswith(_LEGACY):
+        expected = hashlib.sha256(email.encode()).hexdigest()[:16]
+        return hmac.compare_digest(expected, digest[len(_LEGACY):])
+    return any(hmac.compare_digest(address_digest(email, key=key), digest)
+               for key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS])
 
 
 def _salt(purpose: str) -> str:
@@ -53,7 +78,7 @@ def _max_age(purpose: str) -> timedelta | None:
 
 def make_token(purpose: str, *, subscriber_id: int, email: str, consent_id: int | None = None
                ) -> str:
-    payload = {"s": subscriber_id, "a": address_digest(email)}
+    payload = {"s": subscriber_id, "h": address_digest(email)}
     if consent_id is not None:
         payload["c"] = consent_id
     return signing.dumps(payload, salt=_salt(purpose), compress=True)
@@ -69,9 +94,10 @@ def read_token(purpose: str, token: str) -> TokenClaims:
     except (signing.BadSignature, ValueError):
         raise BadToken("This link is not valid.") from None
     try:
+        digest = str(payload["h"]) if "h" in payload else _LEGACY + str(payload["a"])
         return TokenClaims(
             subscriber_id=int(payload["s"]),
-            address_digest=str(payload["a"]),
+            address_digest=digest,
             consent_id=payload.get("c"),
         )
     except (KeyError, TypeError, ValueError):

@@ -15,6 +15,7 @@ from config.settings.env import (
     env_duration,
     env_float,
     env_int,
+    env_networks,
     env_rate,
     env_time_zone,
 )
@@ -45,6 +46,7 @@ def test_durations_take_seconds_or_a_unit(monkeypatch, raw, expected):
     (env_float, "CAMPAIGN_RETRY_BACKOFF_SECONDS", "-1", "a number, zero or more (e.g. 5 or 0.5)"),
     (env_rate, "SUBSCRIBER_RATE_LIMIT_IP", "60", "LIMIT/SECONDS with both at least 1"),
     (env_time_zone, "CAMPAIGN_DEFAULT_TIME_ZONE", "Mars/Olympus", "an IANA time zone"),
+    (env_networks, "TRUSTED_PROXIES", "10.0.0.0/33", "IP networks such as 10.0.0.0/8"),
 ])
 def test_a_bad_value_is_refused_naming_the_variable_and_what_it_expects(
         monkeypatch, read, name, raw, expected):

@@ -42,7 +42,7 @@ def test_production_refuses_to_start_naming_what_is_missing(env, missing):
 def test_production_starts_when_everything_is_set():
     result = _import_production(
         {
-            "SECRET_KEY": "s" * 50,
+            "SECRET_KEY": "k3y-with-fifty-or-more-random-characters-0123456789abcdef",
             "ALLOWED_HOSTS": "example.org",
             "DATABASE_URL": "postgres://u@127.0.0.1/db",
             "REDIS_URL": "redis://127.0.0.1:6379/0",

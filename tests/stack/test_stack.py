@@ -194,8 +194,9 @@ def test_compose_stack_as_processes(tmp_path, capsys):
         checked.append(f"{DEMO_LIVE_PARTS + PARTS} announcements (demo and scheduled parts) and "
                        f"1 discount campaign sent through the emulator exactly once each "
                        f"({len(sends)} sends recorded)")
-        series = json.load(urllib.request.urlopen(
-            f"http://127.0.0.1:{stack.web_port}/api/series/strong-back", timeout=10))
+        status, body = stack.get("/api/series/strong-back")
+        assert status == 200, body[:300]
+        series = json.loads(body)
         assert series["part_count"] == 3 + PARTS
         checked.append("the API serves every published part")
     finally:

@@ -14,8 +14,9 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_applicatio
 
 @pytest.fixture(autouse=True)
 def _generous_limits(settings, series):
-    settings.SUBSCRIBER_RATE_LIMITS = {
-        "ip": (10**6, 60), "subscribe-ip": (10**6, 60), "subscribe-address": (10**6, 60)
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS, "ip": (10**6, 60), "subscribe-ip": (10**6, 60),
+        "subscribe-address": (10**6, 60), "link": (10**6, 60),
     }
 
 

@@ -60,8 +60,8 @@ def test_case_variants_normalize_alike(address, change_case):
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 def test_the_subscribe_endpoint_never_fails_and_never_duplicates(client, series, settings, raw):
-    settings.SUBSCRIBER_RATE_LIMITS = {"ip": (10**6, 60), "subscribe-ip": (10**6, 60),
-                                       "subscribe-address": (10**6, 60)}
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "ip": (10**6, 60),
+                            "subscribe-ip": (10**6, 60), "subscribe-address": (10**6, 60)}
     response = subscribe(client, raw)
     assert response.status_code in (202, 400, 422), response.content
     assert response.json()["detail"]

@@ -7,7 +7,12 @@ from django.test import Client
 from django.utils import timezone
 
 from pipeline.subscribers.models import ConsentKind, ConsentRecord, Subscriber, SubscriberStatus
-from pipeline.subscribers.services import subscriber_allow_reconfirmation, subscriber_unsubscribe
+from pipeline.subscribers.services import (
+    subscriber_allow_reconfirmation,
+    subscriber_confirmation_send,
+    subscriber_confirmations_due,
+    subscriber_unsubscribe,
+)
 from tests.support.factories import make_series
 from tests.support.subscribers import CONSENT, confirm_path_from_outbox, subscribe
 
@@ -217,14 +222,40 @@ def test_tampered_links_are_refused(client, series):
     assert Subscriber.objects.get().status == SubscriberStatus.PENDING
 
 
-def test_provider_failure_answers_503_and_the_consent_stays_recorded(client, series, settings):
+def _smtp_down(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
-    response = subscribe(client, "ann@example.com")
-    assert response.status_code == 503
-    assert "try again" in response.json()["detail"]
+
+
+def test_a_mail_outage_delays_the_confirmation_and_loses_nothing(client, series, settings):
+    _smtp_down(settings)
+    assert subscribe(client, "ann@example.com").status_code == 202
     consent = ConsentRecord.objects.get()
-    assert consent.confirmation_sent_at is None
+    assert consent.confirmation_sent_at is None and consent.confirmation_attempts == 1
+    assert consent.confirmation_due_at > timezone.now()  # backing off, still owed
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    later = consent.confirmation_due_at + timedelta(seconds=61)
+    with time_machine.travel(later, tick=False):
+        assert subscriber_confirmations_due() == [consent.pk]  # what the sweep queues again
+        assert subscriber_confirmation_send(consent_id=consent.pk) == "sent"
+        assert subscriber_confirmation_send(consent_id=consent.pk) == "not-due"  # only once
+    consent.refresh_from_db()
+    assert consent.confirmation_sent_at is not None and consent.confirmation_due_at is None
+    assert len(mail.outbox) == 1
+    client.post(confirm_path_from_outbox())
+    assert Subscriber.objects.get().status == SubscriberStatus.SUBSCRIBED
+
+
+def test_an_owed_confirmation_is_given_up_after_a_day(client, series, settings):
+    _smtp_down(settings)
+    subscribe(client, "ann@example.com")
+    consent = ConsentRecord.objects.get()
+    with time_machine.travel(timezone.now() + timedelta(days=1, minutes=1), tick=False):
+        assert subscriber_confirmation_send(consent_id=consent.pk) == "dropped"
+        assert subscriber_confirmations_due() == []
+    consent.refresh_from_db()
+    assert consent.confirmation_due_at is None and "did not take it" in consent.note
 
 
 def test_the_subscribe_endpoints_are_in_the_same_openapi_document(client):

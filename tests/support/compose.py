@@ -4,15 +4,20 @@ PostgreSQL (or SQLite) and a private Redis this harness can restart.
 
 Only the addresses change: service host names (postgres, redis) become 127.0.0.1 and ports,
 container paths (/app/var) become a temporary folder, 0.0.0.0:8000 becomes a free local port, and
-programs run from this checkout's virtualenv.
+programs run from this checkout's virtualenv; and the example's placeholder SECRET_KEY, which
+production refuses, becomes a random one. Requests to web go as the TLS proxy sends them
+(``X-Forwarded-Proto: https``, see ``ComposeStack.get``): production redirects plain HTTP.
 """
 
 import json
 import os
+import secrets
 import shlex
 import signal
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import yaml
@@ -50,6 +55,7 @@ class ComposeStack:
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECRET_KEY": secrets.token_urlsafe(50),
             "BASE_URL": f"http://127.0.0.1:{self.web_port}",
             "DATA_DIR": str(self.data_dir),
             "PYTHONUNBUFFERED": "1",
@@ -138,6 +144,19 @@ class ComposeStack:
         except subprocess.TimeoutExpired:
             return False
         return result.returncode == 0
+
+    def get(self, path: str, **headers: str) -> tuple[int | None, bytes]:
+        """GET from web as the TLS proxy would (X-Forwarded-Proto: https): the status (None
+        while nothing answers) and the body."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.web_port}{path}",
+                                         headers={"X-Forwarded-Proto": "https", **headers})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+        except OSError:
+            return None, b""
 
     def stop_all(self, grace: float = 60) -> dict[str, int]:
         """SIGTERM every process (as `docker compose stop` does) and return their exit codes."""

@@ -3,6 +3,8 @@
 ``running`` is what the emulator fixtures yield (tests/support/mailchimp_emulator/fixtures.py).
 """
 
+from urllib.parse import urlencode
+
 from pipeline.audience.models import MailchimpSeriesInterest
 from pipeline.providers.mailchimp_client import MailchimpClient
 from pipeline.providers.mailchimp_errors import RetryPolicy
@@ -10,6 +12,23 @@ from pipeline.providers.mailchimp_errors import RetryPolicy
 # Campaign content Mailchimp accepts as ready to send: an unsubscribe link and the postal address.
 READY_HTML = "<p>Part 3 is live.</p><a href='*|UNSUB|*'>Unsubscribe</a> *|LIST:ADDRESS|*"
 BATCH_ROUTE = "POST /lists/{list_id}"
+
+
+WEBHOOK_SECRET = "s3cret-path-Segment"
+WEBHOOK_URL = f"/hooks/mailchimp/{WEBHOOK_SECRET}/"
+
+
+def use_unsigned_webhooks(settings) -> None:
+    """List webhooks as Mailchimp sends them: to a secret URL, with no signing key."""
+    settings.MAILCHIMP = {**settings.MAILCHIMP, "WEBHOOK_SECRET": WEBHOOK_SECRET,
+                          "WEBHOOK_SIGNING_KEY": None}
+
+
+def webhook_body(event_type: str, fired_at: str = "2026-11-20 10:00:00", **data) -> str:
+    """A form-encoded list webhook; each ``data`` key goes in ``data[...]`` (``"merges][FNAME"``
+    nests)."""
+    return urlencode({"type": event_type, "fired_at": fired_at,
+                      **{f"data[{key}]": value for key, value in data.items()}})
 
 
 def use_emulator(settings, running) -> None:

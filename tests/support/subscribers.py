@@ -1,13 +1,25 @@
 """Subscribers for tests: rows made in bulk, and the subscriber API called as a signup form does."""
 
+import contextlib
 import re
+import uuid
 
 from django.conf import settings
 from django.core import mail
 
 from pipeline.subscribers.models import Subscriber, SubscriberStatus
+from pipeline.subscribers.services import ConfirmationDeferred
+from pipeline.subscribers.signals import confirmation_requested
+from workers.tasks.subscribers import send_confirmation
 
 CONSENT = "Yes, email me new parts and offers. I can unsubscribe at any time."
+
+
+def make_member(email: str = "ann@example.com", *series) -> Subscriber:
+    """One confirmed subscriber following ``series``."""
+    member = Subscriber.objects.create(email=email, status=SubscriberStatus.SUBSCRIBED)
+    member.series.add(*series)
+    return member
 
 
 def make_subscribers(count: int, *, status=SubscriberStatus.SUBSCRIBED, series=(),
@@ -24,9 +36,31 @@ def make_subscribers(count: int, *, status=SubscriberStatus.SUBSCRIBED, series=(
     return rows
 
 
+@contextlib.contextmanager
+def confirmations_requested():
+    """The consent ids whose confirmation email was queued (on commit) inside the block."""
+    requested: list[int] = []
+    uid = f"test-confirmations-{uuid.uuid4().hex}"
+    confirmation_requested.connect(lambda consent_id, **kwargs: requested.append(consent_id),
+                                   weak=False, dispatch_uid=uid)
+    try:
+        yield requested
+    finally:
+        confirmation_requested.disconnect(dispatch_uid=uid)
+
+
+def deliver_confirmations(consent_ids) -> None:
+    """What the mail worker does with the queued tasks: run them (here, in this process). A
+    deferred one (a mail outage) stays due, for the retry or the sweep."""
+    for consent_id in consent_ids:
+        with contextlib.suppress(ConfirmationDeferred):
+            send_confirmation(consent_id)
+
+
 def subscribe(client, email, *, series=("moving-well",), ip="203.0.113.7", headers=None,
-              **extra):
-    """POST /api/subscribers with consent, as the site's footer form does."""
+              deliver=True, **extra):
+    """POST /api/subscribers with consent, as the site's footer form does; then, unless
+    ``deliver`` is false, run the confirmation task it queued, as the mail worker would."""
     body = {
         "email": email,
         "series": list(series),
@@ -35,10 +69,14 @@ def subscribe(client, email, *, series=("moving-well",), ip="203.0.113.7", heade
         "form_id": "footer-form",
         **extra,
     }
-    return client.post(
-        "/api/subscribers", body, content_type="application/json", REMOTE_ADDR=ip,
-        headers=headers or {},
-    )
+    with confirmations_requested() as requested:
+        response = client.post(
+            "/api/subscribers", body, content_type="application/json", REMOTE_ADDR=ip,
+            headers=headers or {},
+        )
+    if deliver:
+        deliver_confirmations(requested)
+    return response
 
 
 def link_path(url: str) -> str:

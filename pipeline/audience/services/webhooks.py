@@ -15,6 +15,21 @@ renamed follows the rename; an UNMATCHED event about the new address is applied 
 that creates it lands (out-of-order chains A→B, B→C end at C).
 
 Mailchimp sends ``fired_at`` as "YYYY-MM-DD HH:MM:SS" in UTC; ISO 8601 with an offset is accepted.
+A ``fired_at`` later than the moment we receive the event is taken as now: an event dated in the
+future would otherwise make every real event until then stale, locking its state in.
+
+Unsigned webhooks. Mailchimp does not sign list webhooks, so unless a signing key is configured
+(and then every body must carry a valid X-Mailchimp-Signature) the secret in the URL is the whole
+authentication, and anyone who learns it can post events. So an unsigned event may take away but
+never grant: ``unsubscribe`` and ``cleaned`` apply as above (they only stop email), and so do the
+series a ``profile`` drops; a ``subscribe`` becomes a subscribe request like one from our own form
+(a GIVEN consent and our confirmation email: nothing changes until its owner clicks), the series a
+``profile`` adds become such a request too, and an ``upemail`` becomes a request for the *new*
+address with the member's series, leaving the member and its address as they are. Those events
+are recorded as UNVERIFIED. Signed events (signing key set) are applied in full.
+
+Field names nest at most MAX_DEPTH levels (``data[merges][GROUPINGS][0][groups]`` is four);
+deeper ones are refused as malformed, and so is a NUL character anywhere.
 """
 
 import base64
@@ -27,16 +42,24 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from cms.models import SeriesPage
 from pipeline.audience.models import MailchimpSeriesInterest, MailchimpWebhookEvent, WebhookOutcome
 from pipeline.subscribers.email_address import InvalidEmail, normalize_email
 from pipeline.subscribers.models import ConsentKind, ConsentSource, Subscriber, SubscriberStatus
-from pipeline.subscribers.services import subscriber_status_change
+from pipeline.subscribers.services import (
+    SubscriberError,
+    subscriber_status_change,
+    subscriber_subscribe,
+)
 
 TRACKED_TYPES = {"subscribe", "unsubscribe", "profile", "cleaned", "upemail"}
 MAX_FIELDS = 500
+MAX_DEPTH = 6
+UNSIGNED_CONSENT = ("Asked for in Mailchimp (an unsigned list webhook): awaiting confirmation by "
+                    "our email.")
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]+\])*)$")
 
 
@@ -71,6 +94,8 @@ def _nest(pairs: list[tuple[str, str]]) -> dict:
         if not match:
             raise MalformedWebhook(f"Unreadable field name {key[:80]!r}.")
         path = [match.group(1)] + re.findall(r"\[([^\[\]]+)\]", match.group(2))
+        if len(path) > MAX_DEPTH:
+            raise MalformedWebhook(f"Field {key[:80]!r} nests deeper than {MAX_DEPTH} levels.")
         node = root
         for part in path[:-1]:
             child = node.setdefault(part, {})
@@ -94,7 +119,11 @@ def _fired_at(raw: str) -> datetime:
             parsed = None
     if parsed is None:
         raise MalformedWebhook("fired_at is missing or not a date and time.")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        parsed = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise MalformedWebhook("fired_at is out of range.") from None
+    return min(parsed, timezone.now())  # never in the future: it would lock its state in
 
 
 def _address(data: dict, name: str) -> str:
@@ -116,6 +145,9 @@ def mailchimp_webhook_parse(*, body: bytes) -> ParsedEvent:
         )
     except (UnicodeDecodeError, ValueError):
         raise MalformedWebhook("The body is not a form-encoded Mailchimp webhook.") from None
+    if any("\x00" in key or "\x00" in value for key, value in pairs):
+        # PostgreSQL cannot store NUL in text or JSON; no Mailchimp field holds one.
+        raise MalformedWebhook("The body holds a NUL character.")
     fields = _nest(pairs)
     event_type = fields.get("type")
     if not isinstance(event_type, str) or not event_type:
@@ -244,15 +276,24 @@ def _apply_status_event(event: ParsedEvent) -> tuple[str, Subscriber]:
             else WebhookOutcome.STALE), subscriber
 
 
-def _apply_profile(event: ParsedEvent) -> tuple[str, Subscriber | None]:
+def _apply_profile(event: ParsedEvent, *, signed: bool = True) -> tuple[str, Subscriber | None]:
+    """The member's series as the event states them; unsigned, only the series it drops, and
+    the ones it adds become a request for our confirmation."""
     subscriber = _find_subscriber(event.email, event.fired_at)
     if subscriber is None:
         return WebhookOutcome.UNMATCHED, None
-    if _interest_series(event.data) is None:
+    series = _interest_series(event.data)
+    if series is None:
         return WebhookOutcome.IGNORED, subscriber
-    if not _apply_series(subscriber, event):
+    if not _newer(event.fired_at, subscriber.preferences_changed_at):
         return WebhookOutcome.STALE, subscriber
+    followed = set(subscriber.series.all())
+    added = [] if signed else [s for s in series if s not in followed]
+    subscriber.series.set(series if signed else [s for s in followed if s in series])
+    subscriber.preferences_changed_at = event.fired_at
     subscriber.save()
+    if added:
+        return _request_confirmation(event, subscriber.email, added)
     return WebhookOutcome.APPLIED, subscriber
 
 
@@ -270,6 +311,33 @@ def _apply_upemail(event: ParsedEvent) -> tuple[str, Subscriber | None]:
     subscriber.email_changed_at = event.fired_at
     subscriber.save()
     return WebhookOutcome.APPLIED, subscriber
+
+
+def _request_confirmation(event: ParsedEvent, email: str, series: list[SeriesPage]
+                          ) -> tuple[str, Subscriber | None]:
+    """What an unsigned event asks to grant, as a subscribe request from our own form: a GIVEN
+    consent and our confirmation email (if the address does not already have it all)."""
+    try:
+        outcome = subscriber_subscribe(
+            email=email, series_slugs=[s.slug for s in series if s.live],
+            consent_text=UNSIGNED_CONSENT, form_id=f"mailchimp-webhook-{event.event_type}",
+            ip_address=_event_ip(event), source=ConsentSource.MAILCHIMP,
+        )
+    except SubscriberError:
+        return WebhookOutcome.IGNORED, None
+    return WebhookOutcome.UNVERIFIED, outcome.subscriber
+
+
+def _apply_unsigned(event: ParsedEvent) -> tuple[str, Subscriber | None]:
+    if event.event_type == "subscribe":
+        return _request_confirmation(event, event.email, _interest_series(event.data) or [])
+    if event.event_type == "upemail":
+        old = _find_subscriber(event.email, event.fired_at)
+        series = list(old.series.all()) if old is not None else []
+        return _request_confirmation(event, event.new_email, series)
+    if event.event_type == "profile":
+        return _apply_profile(event, signed=False)
+    return _apply(event)
 
 
 def _apply(event: ParsedEvent) -> tuple[str, Subscriber | None]:
@@ -310,8 +378,9 @@ class ReceiveResult:
     duplicate: bool
 
 
-def mailchimp_webhook_receive(*, body: bytes) -> ReceiveResult:
-    """Record one webhook body and apply it; a body seen before changes nothing."""
+def mailchimp_webhook_receive(*, body: bytes, signed: bool) -> ReceiveResult:
+    """Record one webhook body and apply it; a body seen before changes nothing. ``signed``: its
+    X-Mailchimp-Signature was checked; an unsigned event only takes away (see the module)."""
     parsed = mailchimp_webhook_parse(body=body)
     with transaction.atomic():
         row, created = MailchimpWebhookEvent.objects.get_or_create(
@@ -327,7 +396,7 @@ def mailchimp_webhook_receive(*, body: bytes) -> ReceiveResult:
         )
         if not created:
             return ReceiveResult(event=row, duplicate=True)
-        outcome, subscriber = _apply(parsed)
+        outcome, subscriber = (_apply if signed else _apply_unsigned)(parsed)
         row.outcome, row.subscriber = outcome, subscriber
         row.save(update_fields=["outcome", "subscriber"])
         if parsed.event_type == "upemail" and outcome == WebhookOutcome.APPLIED:

@@ -1,0 +1,33 @@
+"""Subscriber tasks: the double opt-in email (``mail`` queue: it talks to SMTP or the provider)
+and the sweep that finds confirmations a lost message or a crash left unsent (``publishing``
+queue: database only)."""
+
+import random
+
+from celery import shared_task
+
+from pipeline.subscribers.services import (
+    ConfirmationDeferred,
+    subscriber_confirmation_send,
+    subscriber_confirmations_due,
+)
+
+
+# Retries follow the service's backoff (5 s doubling to 300 s), a little later at random so an
+# outage's backlog does not come back at once; after the last retry the sweep keeps trying until
+# the service gives the email up (a day).
+@shared_task(bind=True, queue="mail", soft_time_limit=60, time_limit=90, max_retries=12)
+def send_confirmation(self, consent_id: int) -> str:
+    try:
+        return subscriber_confirmation_send(consent_id=consent_id)
+    except ConfirmationDeferred as deferred:
+        countdown = deferred.retry_in * random.uniform(1.0, 1.25)  # never before it is due
+        raise self.retry(exc=deferred, countdown=countdown) from deferred
+
+
+@shared_task(queue="publishing", soft_time_limit=60, time_limit=90)
+def sweep_confirmations() -> int:
+    due = subscriber_confirmations_due()
+    for consent_id in due:
+        send_confirmation.delay(consent_id)
+    return len(due)
