@@ -49,7 +49,9 @@ print(json.dumps(3))
 
 
 def _get(url: str, host: str | None = None, headers: dict | None = None) -> tuple[int, str]:
-    request = urllib.request.Request(url, headers={**({"Host": host} if host else {}),
+    # As the TLS proxy sends it (production redirects plain HTTP to HTTPS).
+    request = urllib.request.Request(url, headers={"X-Forwarded-Proto": "https",
+                                                   **({"Host": host} if host else {}),
                                                    **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
