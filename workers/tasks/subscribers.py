@@ -16,7 +16,7 @@ from pipeline.subscribers.services import (
 # Retries follow the service's backoff (5 s doubling to 300 s), a little later at random so an
 # outage's backlog does not come back at once; after the last retry the sweep keeps trying until
 # the service gives the email up (a day).
-@shared_task(bind=True, queue="mail", soft_time_limit=60, time_limit=90, max_retries=12)
+@shared_task(bind=True, queue_name="mail", soft_time_limit=60, time_limit=90, max_retries=12)
 def send_confirmation(self, consent_id: int) -> str:
     try:
         return subscriber_confirmation_send(consent_id=consent_id)
@@ -25,7 +25,7 @@ def send_confirmation(self, consent_id: int) -> str:
         raise self.retry(exc=deferred, countdown=countdown) from deferred
 
 
-@shared_task(queue="publishing", soft_time_limit=60, time_limit=90)
+@shared_task(queue_name="publishing", soft_time_limit=60, time_limit=90)
 def sweep_confirmations() -> int:
     due = subscriber_confirmations_due()
     for consent_id in due:
