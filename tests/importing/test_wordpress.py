@@ -13,7 +13,7 @@ from cms.models import PartPage
 from pipeline.importing.models import ImportedArticle
 from pipeline.importing.services import ImportOptions, series_import_files
 from tests.support.factories import make_series
-from tests.support.importing import WORDPRESS_EXPORT
+from tests.support.importing import WORDPRESS_EXPORT, body_words_source
 
 pytestmark = pytest.mark.django_db
 
@@ -51,14 +51,8 @@ def _words(text: str) -> set[str]:
 
 
 def _body_text(part: PartPage) -> str:
-    chunks = []
-    for block in part.get_latest_revision_as_object().body:
-        value = block.value
-        if block.block_type == "paragraph":
-            chunks.append(value.source)
-        elif block.block_type in {"heading", "citation", "callout", "video", "image", "offer"}:
-            chunks.extend(str(v) for v in dict(value).values() if isinstance(v, str | int))
-    return " ".join(chunks)
+    """Every word the part's body holds, tables, quotes, code and verse included."""
+    return " ".join(body_words_source(part.get_latest_revision_as_object().body))
 
 
 @pytest.fixture(scope="module")
