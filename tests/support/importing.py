@@ -1,12 +1,20 @@
 """Inputs for the importer: the shared seed page and WordPress export under ../shared (used by
 tests/importing and bench/import_wordpress.py), and small WordPress exports built in code."""
 
+import html
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from xml.etree import ElementTree
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 SEED = SHARED / "seeds" / "000_54a0505d5ed85b50.txt"
 WORDPRESS_EXPORT = SHARED / "wordpress" / "themeunittestdata.wordpress.xml"
+WP = "{https://wordpress.org/export/1.2/}"
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
+INLINE = r"</?(?:a|b|strong|em|i|span|sup|sub|code|abbr|del|ins|mark|small|cite|q)\b[^>]*>"
 
 HEAD = """<?xml version="1.0" encoding="{encoding}"?>
 {doctype}<rss version="2.0" xmlns:excerpt="http://wordpress.org/export/1.2/excerpt/"
@@ -108,3 +116,57 @@ def body_words_source(body) -> list[str]:
         chunks.extend(v.source if hasattr(v, "source") else escape(str(v), quote=False)
                       for v in values if isinstance(v, str | int) or hasattr(v, "source"))
     return chunks
+
+
+def export_items(path: Path) -> list[dict]:
+    """The posts and pages of a WordPress export, read simply with the standard library (no
+    code of the importer): what the acceptance tests and the bench compare against."""
+    items = []
+    for item in ElementTree.parse(path).getroot().iter("item"):
+        post_type = item.findtext(f"{WP}post_type")
+        if post_type not in {"post", "page"}:
+            continue
+        items.append({
+            "id": int(item.findtext(f"{WP}post_id")),
+            "type": post_type,
+            "status": item.findtext(f"{WP}status"),
+            "password": bool((item.findtext(f"{WP}post_password") or "").strip()),
+            "title": (item.findtext("title") or "").strip(),
+            "content": item.findtext(CONTENT) or "",
+            "tags": sorted(c.text for c in item.findall("category")
+                           if c.get("domain") == "post_tag"),
+        })
+    return items
+
+
+def words(markup: str) -> set[str]:
+    """The distinct words (3+ letters, lower case) of HTML; inline tags do not split words."""
+    markup = re.sub(INLINE, "", markup)
+    markup = html.unescape(re.sub(r"<[^>]+>", " ", markup))
+    return {w.lower() for w in re.findall(r"\w{3,}", markup)}
+
+
+@dataclass
+class Fidelity:
+    worst: tuple[float, int, list[str]]  # (share kept, post id, some missing words)
+    worst_three: list[tuple[float, int, list[str]]]
+    overall: float  # words kept over words in the source, all posts together
+    posts: int
+
+
+def word_fidelity(items: list[dict], body_of: Callable[[int], Iterable[str]]) -> Fidelity:
+    """How many of each post's words its imported body holds. Comments (Gutenberg's block
+    delimiters) and [caption] attributes are markup, not words."""
+    rows, kept_total, total = [], 0, 0
+    for item in items:
+        source = re.sub(r"<!--.*?-->", " ", item["content"], flags=re.S)
+        source = re.sub(r"\[/?caption[^\]]*\]", " ", source)
+        expected = words(source)
+        if not expected:
+            continue
+        kept = expected & words(" ".join(body_of(item["id"])))
+        rows.append((len(kept) / len(expected), item["id"], sorted(expected - kept)[:10]))
+        kept_total, total = kept_total + len(kept), total + len(expected)
+    rows.sort()
+    return Fidelity(worst=rows[0], worst_three=rows[:3], overall=kept_total / total,
+                    posts=len(rows))

@@ -59,6 +59,23 @@ class Group:
 
 
 @dataclass
+class Kind:
+    """Notes of one kind ("image placeholder (file not available): <url>"), their details
+    being what follows the first ": "."""
+
+    kind: str
+    groups: list[Group] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return sum(group.count for group in self.groups)
+
+    @property
+    def parts(self) -> list[str]:
+        return list(dict.fromkeys(part for group in self.groups for part in group.parts))
+
+
+@dataclass
 class ImportReport:
     series_title: str
     dry_run: bool
@@ -79,6 +96,14 @@ class ImportReport:
         """Identical article notes once each, in the order first seen."""
         return _grouped((note, "", article) for article in self.articles
                         for note in article.notes)
+
+    def note_kinds(self) -> list[Kind]:
+        """The grouped notes by kind, in the order first seen."""
+        kinds: dict[str, Kind] = {}
+        for group in self.note_groups():
+            kind = group.text.partition(": ")[0] if ": " in group.text else group.text
+            kinds.setdefault(kind, Kind(kind=kind)).groups.append(group)
+        return list(kinds.values())
 
     def dropped_groups(self) -> list[Group]:
         return _grouped((text, reason, article) for article in self.articles

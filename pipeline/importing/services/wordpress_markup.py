@@ -43,7 +43,7 @@ def expand_wordpress_markup(content: str) -> tuple[str, list[str]]:
     def dynamic_block(match: re.Match) -> str:
         name = match.group(1).removeprefix("core/")
         label = _DYNAMIC_LABELS.get(name, name)
-        notes.append(f"dynamic WordPress block '{name}' kept as a visible marker")
+        notes.append(f"dynamic WordPress block kept as a visible marker: {name}")
         return f"\n\n<p>[WordPress block: {html.escape(label)}]</p>\n\n"
 
     content = _SELF_CLOSING_BLOCK.sub(dynamic_block, content)

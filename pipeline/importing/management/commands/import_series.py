@@ -17,7 +17,9 @@ from pipeline.importing.services import (
     series_import_plans,
 )
 from pipeline.importing.services.fetching import DEFAULT_MAX_BYTES, FetchPolicy
-from pipeline.importing.services.report import ImportReport
+from pipeline.importing.services.report import ImportReport, parts_label
+
+ROLL_UP = 4  # a kind of note with this many different details is shown on one line
 
 
 class Command(BaseCommand):
@@ -105,7 +107,9 @@ class Command(BaseCommand):
 
 def print_report(console: Console, report: ImportReport, *, verbose: bool) -> None:
     """The files and articles tables, the dropped site chrome and the notes, identical ones
-    once with how often and for which parts, then a one-line summary."""
+    once with how often and for which parts (and a kind of note with many different details,
+    such as placeholders for 40 different images, on one line unless verbose), then a
+    one-line summary."""
     heading = "DRY RUN (nothing saved): " if report.dry_run else ""
     console.print(f"{heading}import into “{report.series_title}”")
     files = Table("file", "kind", "result", "detail", title="Files")
@@ -140,13 +144,22 @@ def print_report(console: Console, report: ImportReport, *, verbose: bool) -> No
     for file in report.files:
         for note in file.notes:
             console.print(f"note ({Path(file.path).name}): {note}")
-    for group in report.note_groups():
-        where = ("part " if len(group.parts) == 1 else "parts ") + group.parts_label
-        if group.count > 1:
-            where = f"{group.count}×, {where}"
-        console.print(f"note ({where}): {group.text}")
+    for kind in report.note_kinds():
+        if len(kind.groups) >= ROLL_UP and not verbose:
+            example = kind.groups[0].text.partition(": ")[2]
+            console.print(f"note ({_where(kind.count, kind.parts)}): {kind.kind}: "
+                          f"{len(kind.groups)} different, e.g. {example} (--verbose-report or "
+                          "--json lists them all)")
+            continue
+        for group in kind.groups:
+            console.print(f"note ({_where(group.count, group.parts)}): {group.text}")
     if verbose:
         for article in report.articles:
             for line in article.kept:
                 console.print(f"kept (part {article.label}): {line}")
     console.print(report.summary())
+
+
+def _where(count: int, parts: list[str]) -> str:
+    where = ("part " if len(parts) == 1 else "parts ") + parts_label(parts)
+    return f"{count}×, {where}" if count > 1 else where
