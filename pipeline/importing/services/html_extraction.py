@@ -78,7 +78,10 @@ def html_extract(*, page: str, fallback_title: str) -> ArticleDraft:
     for markup in markers.media.values():
         draft.dropped.append((plain_text(markup)[:80] or _media_source(markup),
                               "media outside the main content (trafilatura)"))
-    _report_left_out(original, extracted_text, draft)
+    # Recovered captions and attributions are kept text too, not lines left out.
+    recovered = " ".join(text for block in draft.body if isinstance(block.value, dict)
+                         for text in block.value.values() if isinstance(text, str))
+    _report_left_out(original, f"{extracted_text} {recovered}", draft)
     return draft
 
 
