@@ -127,3 +127,46 @@ def test_reimport_updates_nothing_twice(imported):
                                 options=ImportOptions())
     assert again.count("unchanged") == len(expected)
     assert PartPage.objects.filter(series=series).count() == before
+
+
+def test_tables_quotes_code_verse_and_embeds_keep_their_kind(imported):
+    """Issue 14: every table of the export is a table block (header row, caption, links in
+    cells); quotes and pull quotes are quote blocks; code, preformatted text and verse keep
+    their lines; the embed blocks' videos are video blocks."""
+    series, report, expected = imported
+    bodies = {int(r.source_key.rsplit("#", 1)[1]): r.part.get_latest_revision_as_object().body
+              for r in ImportedArticle.objects.filter(series=series).select_related("part")}
+
+    def blocks(post_id, kind):
+        return [block.value for block in bodies[post_id] if block.block_type == kind]
+
+    tables_in_source = sum(item["content"].count("<table") for item in expected)
+    assert sum(len(blocks(post_id, "table")) for post_id in bodies) == tables_in_source == 8
+    plain, headed = blocks(8, "table")
+    assert (plain.caption, headed.caption) == ("Table caption", "Table caption")
+    assert [c["heading"] for c in plain.columns] == ["", ""]
+    assert [c["heading"] for c in headed.columns] == ["header label one", "header label two"]
+    assert [row["values"] for row in headed.row_data][-1] == ["footer label one",
+                                                              "footer label two"]
+    (salaries,) = blocks(1178, "table")
+    assert [(c["block"].name, c["heading"]) for c in salaries.columns] == [
+        ("rich_text", "Employee"), ("text", "Salary"), ("text", "")]
+    assert salaries.row_data[0]["values"][0].source == \
+        '<p><a href="http://example.org/">John Doe</a></p>'
+
+    assert [(q["text"].source, q["attribution"]) for q in blocks(8, "quote")] == [
+        ("<p>Quote block</p>", "citation"), ("<p>Pull quote</p>", "Citation")]
+    assert [dict(c) for c in blocks(8, "code")] == [
+        {"language": "", "text": "code block"}, {"language": "", "text": "Preformatted block"}]
+    assert [v["text"] for v in blocks(8, "verse")] == ["Verse block"]
+    (haiku,) = blocks(1732, "verse")
+    assert haiku["text"] == "The Verse block\n\nA block for haiku?\n  Why not?\n    Blocks for " \
+                            "all the things!"
+    assert "\tTwo roads diverged in a yellow wood," in blocks(1178, "code")[0]["text"].split("\n")
+    assert [(v["url"], v["presenter"]) for v in blocks(1738, "video")] == [
+        ("https://youtu.be/ex8fMxXJDJw", ""),
+        ("https://wordpress.tv/2018/10/14/kjell-reigstad-allan-cole-how-we-made-our-first-"
+         "gutenberg-powered-theme/", "")]
+    lists = [b.value.source for b in bodies[1178] if b.block_type == "paragraph"
+             and b.value.source.startswith("<ul>")]
+    assert lists and lists[0].count("<ul>") == 3  # nested lists stay nested lists
