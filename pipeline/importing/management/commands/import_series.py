@@ -55,14 +55,13 @@ class Command(BaseCommand):
                             help="Refuse fetched images larger than this (default 10 MB)")
         parser.add_argument("--verbose-report", action="store_true",
                             help="List every kept block, not just the summary")
-        parser.add_argument("--json", nargs="?", const="-", metavar="PATH",
-                            help="Write the whole report as JSON to PATH, or alone on standard "
-                                 "output without a PATH")
+        parser.add_argument("--json", action="store_true",
+                            help="Write the whole report as JSON on standard output, instead of "
+                                 "the tables (the progress bar goes to standard error)")
 
     def handle(self, *args, **options):
-        json_only = options["json"] == "-"
-        console = Console(file=sys.stderr if json_only else self.stdout, force_terminal=False,
-                          width=120)
+        console = Console(file=sys.stderr if options["json"] else self.stdout,
+                          force_terminal=False, width=120)
         try:
             series = series_for_import(slug=options["series"],
                                        create_title=options["create_series"], say=console.print)
@@ -91,12 +90,9 @@ class Command(BaseCommand):
                 on_article=lambda article: progress.advance(saving),
             )
         if options["json"]:
-            document = json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str)
-            if json_only:
-                self.stdout.write(document)
-            else:
-                Path(options["json"]).write_text(document + "\n", encoding="utf-8")
-        if not json_only:
+            self.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2,
+                                         default=str))
+        else:
             print_report(console, report, verbose=options["verbose_report"])
         if report.failed_files:
             raise CommandError(
@@ -149,15 +145,16 @@ def print_report(console: Console, report: ImportReport, *, verbose: bool) -> No
             example = kind.groups[0].text.partition(": ")[2]
             console.print(f"note ({_where(kind.count, kind.parts)}): {kind.kind}: "
                           f"{len(kind.groups)} different, e.g. {example} (--verbose-report or "
-                          "--json lists them all)")
+                          "--json lists them all)", soft_wrap=True)
             continue
         for group in kind.groups:
-            console.print(f"note ({_where(group.count, group.parts)}): {group.text}")
+            console.print(f"note ({_where(group.count, group.parts)}): {group.text}",
+                          soft_wrap=True)
     if verbose:
         for article in report.articles:
             for line in article.kept:
                 console.print(f"kept (part {article.label}): {line}")
-    console.print(report.summary())
+    console.print(report.summary(), soft_wrap=True)
 
 
 def _where(count: int, parts: list[str]) -> str:
