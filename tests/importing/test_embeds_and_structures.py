@@ -49,6 +49,7 @@ def test_the_seed_as_a_saved_wordpress_page_keeps_its_videos_and_presenters(seed
         ("Jessica Bento", "Physical therapist", "https://www.youtube.com/watch?v=hipflow01"),
         ("Cory Cripe", "Coach", "https://www.youtube.com/watch?v=sandbag02"),
     ]
+    assert [v["title"] for v in videos] == ["Hip mobility"] * 2  # the oEmbed iframe's title
     kinds = [b.block_type for b in body]
     # Each credit sentence stays as text, right after its video.
     for video_index in (i for i, kind in enumerate(kinds) if kind == "video"):

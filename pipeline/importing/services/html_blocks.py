@@ -39,6 +39,7 @@ DROPPED_TAGS = {"script", "style", "noscript", "template", "form", "button", "in
 MEDIA_TAGS = {"iframe", "embed", "video", "audio", "object", "source"}
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _BARE_URL = re.compile(r"^\s*(https?://\S+)\s*$")
+_GENERIC_TITLE = re.compile(r"player|^(youtube|vimeo|video|embed(ded)?( content)?)$", re.I)
 
 
 def html_to_blocks(fragment: str, *, base_url: str = "") -> tuple[list[DraftBlock], list[str]]:
@@ -252,6 +253,10 @@ class _Mapper:
         if not url:
             self.notes.append(f"<{element.tag}> without a source URL dropped")
             return
+        # WordPress's oEmbed gives an iframe the video's own title; players name themselves.
+        title = " ".join((element.get("title") or "").split())
+        if not caption and title and not _GENERIC_TITLE.search(title):
+            caption = title
         self.add_url(self._absolute(url), caption=caption, kind=element.tag)
 
     def add_url(self, url: str, *, caption: str = "", kind: str = "") -> None:
