@@ -317,13 +317,6 @@ def _serialize(element, *, with_tail: bool) -> str:
     return etree.tostring(element, encoding="unicode", method="html", with_tail=with_tail)
 
 
-def _inner_html(element) -> str:
-    inner = html.escape(element.text or "", quote=False)
-    for child in element:
-        inner += _serialize(child, with_tail=True)
-    return inner
-
-
 def _take_attribution(quote) -> str:
     """Who said it: a <cite> or <footer> that ends the quote (removed from the quote's text)."""
     children = [child for child in quote if isinstance(child.tag, str)]

@@ -34,7 +34,7 @@ def html_extract(*, page: str, fallback_title: str) -> ArticleDraft:
     except (etree.ParserError, ValueError):
         raise ImportFileError("the HTML could not be parsed (no document found)") from None
     metadata = trafilatura.extract_metadata(document)
-    original = copy.deepcopy(document)  # trafilatura prunes the tree it is given
+    original = copy.deepcopy(document)  # the page as it is, before markers replace its media
     markers = media_mark(document)
     extracted = trafilatura.extract(
         document, output_format="html", include_images=True, include_links=True,
