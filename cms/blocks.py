@@ -4,8 +4,9 @@ data for the JSON API; ``render`` gives the ready HTML.
 What a reader must never get is decided here, once, for the page, its previews and the API: an
 offer block shows nothing while its offer is not active (a draft, not started or ended); a
 call-out links only a live, public part; a video links only an http(s) address, and the body's
-``clean`` refuses any other (and any paragraph link Wagtail's whitelist would drop), for editors
-and imports alike."""
+``clean`` refuses any other (and any link Wagtail's whitelist would drop from a paragraph, a
+quote or a table cell), for editors and imports alike. Tables, quotes, code and verse live in
+cms/text_blocks.py."""
 
 from urllib.parse import urlsplit
 
@@ -20,6 +21,8 @@ from wagtail.blocks.struct_block import StructBlockValidationError
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
 from wagtail.whitelist import check_url
+
+from cms.text_blocks import CodeBlock, QuoteBlock, TableBlock, VerseBlock
 
 WEB_SCHEMES = ("http", "https")
 
@@ -97,7 +100,10 @@ class CitationBlock(blocks.StructBlock):
 class VideoBlock(blocks.StructBlock):
     url = blocks.URLBlock(help_text="Link to the video (YouTube, Vimeo, or a file)")
     title = blocks.CharBlock(required=False, max_length=200)
-    presenter = blocks.CharBlock(max_length=120, help_text="Who demonstrates")
+    presenter = blocks.CharBlock(
+        required=False, max_length=120,
+        help_text="Who demonstrates (empty when the video credits nobody)",
+    )
     presenter_role = blocks.CharBlock(required=False, max_length=120)
 
     class Meta:
@@ -213,6 +219,10 @@ class PartBodyBlock(blocks.StreamBlock):
     video = VideoBlock()
     callout = CalloutBlock()
     offer = OfferBlock()
+    table = TableBlock()
+    quote = QuoteBlock()
+    code = CodeBlock()
+    verse = VerseBlock()
 
     def clean(self, value):
         cleaned = super().clean(value)
@@ -222,9 +232,17 @@ class PartBodyBlock(blocks.StreamBlock):
                 + ", ".join(unsafe[:3])
             )
             for index, child in enumerate(cleaned)
-            if child.block_type == "paragraph"
-            and (unsafe := unsafe_links(child.value.source))
+            if (unsafe := [url for source in rich_text_sources(child)
+                           for url in unsafe_links(source)])
         }
         if errors:
             raise StreamBlockValidationError(block_errors=errors)
         return cleaned
+
+
+def rich_text_sources(child) -> list[str]:
+    """The stored rich text of one body block: a paragraph's, a quote's, a table's cells'."""
+    if child.block_type == "paragraph":
+        return [child.value.source]
+    sources = getattr(child.block, "rich_text_sources", None)
+    return sources(child.value) if sources else []

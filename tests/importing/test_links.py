@@ -25,16 +25,18 @@ def enriched(fragment: str, *, base_url: str = "") -> ArticleDraft:
 def test_a_youtube_embed_with_a_credit_is_a_video_block():
     draft = enriched(f'{CREDIT}<iframe src="{YOUTUBE}"></iframe>')
     video = [b.value for b in draft.body if b.type == "video"]
-    assert video == [{"url": YOUTUBE, "title": "", "presenter": "Jessica Bento",
-                      "presenter_role": "Physical therapist"}]
+    assert video == [{"url": "https://www.youtube.com/watch?v=abc", "title": "",
+                      "presenter": "Jessica Bento", "presenter_role": "Physical therapist"}]
 
 
-def test_a_video_without_a_credit_is_a_whitelisted_link_paragraph():
+def test_a_video_without_a_credit_is_a_video_block_with_no_presenter():
     draft = enriched(f'<figure><video src="{YOUTUBE}"></video><figcaption>Hinge & hold'
                      "</figcaption></figure>")
     assert [b.value for b in draft.body] == [
-        f'<p>Video: <a href="{YOUTUBE}">{YOUTUBE}</a> — Hinge &amp; hold</p>'
+        {"url": "https://www.youtube.com/watch?v=abc", "title": "Hinge & hold",
+         "presenter": "", "presenter_role": ""}
     ]
+    assert "video without a presenter credit (presenter left empty)" in draft.notes
 
 
 def test_relative_media_resolve_against_the_page_and_are_dropped_without_one():

@@ -81,4 +81,4 @@ def test_wordpress_markup_keeps_shortcodes_and_dynamic_blocks_visible():
     assert "[WordPress block: latest posts]" in expanded
     assert '[gallery ids="1,2"]' in expanded
     assert '<figure class="wp-caption"><img src="a.jpg" alt="A"><figcaption>The caption' in expanded
-    assert notes == ["dynamic WordPress block 'latest-posts' kept as a visible marker"]
+    assert notes == ["dynamic WordPress block kept as a visible marker: latest-posts"]

@@ -11,6 +11,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from wagtail.test.utils.form_data import nested_form_data, querydict_from_html, streamfield
 
+from pipeline.campaigns.models import Campaign, CampaignKind
+from pipeline.campaigns.services.rendering import campaign_render
 from tests.support.factories import make_part, make_series
 from tests.support.importing import wxr_document, wxr_item
 
@@ -117,3 +119,45 @@ def test_editor_cannot_store_a_non_web_video_url(admin_client):
     part.refresh_from_db()
     assert part.revisions.count() == revisions
     assert part.get_latest_revision_as_object().body[0].value["url"] == video["url"]
+
+
+UNSAFE = re.compile(r"<script|javascript:|<img[^>]*onerror|\son(?:click|mouseover|load)=", re.I)
+HOSTILE_STRUCTURES = {
+    "table": ('<table><tr><th onclick="alert(1)">Drill</th></tr><tr><td><a href="javascript:'
+              'alert(1)">x</a><img src=x onerror=alert(1)><script>alert(1)</script></td></tr>'
+              "</table>", "table"),
+    "quote": ('<blockquote><p onmouseover="alert(1)">Brace <a href="javascript:alert(1)">x</a>'
+              "</p><cite><script>alert(1)</script>Pavel</cite></blockquote>", "quote"),
+    "code": ('<pre><code class="language-x&quot; onload=&quot;alert(1)">&lt;script&gt;alert(1)'
+             "&lt;/script&gt;</code></pre>", "code"),
+    "verse": ('<pre class="wp-block-verse">&lt;img src=x onerror=alert(1)&gt;<br>line</pre>',
+              "verse"),
+}
+
+
+def api_html(block: dict) -> list[str]:
+    """The HTML in one block of an API answer: its rendering, a rich value, rich table cells."""
+    value = block["value"]
+    cells = [cell for row in value["rows"] for cell, column in zip(row, value["columns"],
+                                                                    strict=True)
+             if column["type"] == "rich_text"] if block["type"] == "table" else []
+    return [block["html"], value.get("html", ""), *cells]
+
+
+@pytest.mark.parametrize("name", HOSTILE_STRUCTURES)
+def test_imported_tables_quotes_code_and_verse_carry_no_markup(client, admin_client, tmp_path,
+                                                               capsys, name):
+    """Issue 14: the new blocks hold text or whitelisted rich text only, in the page, the API's
+    HTML, the editor's preview and the announcement email. (The API's plain-text values, such
+    as code, are data like a heading's text: a front end escapes them.)"""
+    markup, kind = HOSTILE_STRUCTURES[name]
+    part, report = import_post(tmp_path, capsys, markup)
+    assert kind in block_types(part)
+    shown = faces(client, admin_client, part)
+    api = client.get(f"/api/series/strong-back/parts/{part.part_number}").json()["body"]
+    shown["api"] = " ".join(html for block in api for html in api_html(block))
+    shown["email"] = campaign_render(
+        campaign=Campaign(kind=CampaignKind.ANNOUNCEMENT, part=part)).html
+    for face, text in shown.items():
+        assert "Hinge at the hips." in text, face
+        assert not UNSAFE.search(text), (face, UNSAFE.search(text))

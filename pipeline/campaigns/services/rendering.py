@@ -4,9 +4,6 @@ css_inline, and a plain-text part from a sibling template. Links and images are 
 The rendered email (pipeline.providers.message.RenderedEmail) keeps Mailchimp's merge tags.
 """
 
-import html
-import re
-
 import css_inline
 import mrml
 from django.conf import settings
@@ -15,35 +12,10 @@ from wagtail.rich_text import expand_db_html
 
 from cms.selectors import public_url
 from pipeline.campaigns.models import Campaign, CampaignKind
+from pipeline.campaigns.services.email_markup import absolute_url, absolutize, rich_text_to_plain
+from pipeline.campaigns.services.part_body import part_body_email
 from pipeline.campaigns.services.timing import offer_end_phrase, reader_time_zone
 from pipeline.providers.message import RenderedEmail
-
-_RELATIVE_ATTR = re.compile(r'(\s(?:href|src)=")(/(?!/)[^"]*)"')
-
-
-def absolutize(markup: str) -> str:
-    """Turn root-relative href/src values (Wagtail rich text links, images) into absolute URLs."""
-    return _RELATIVE_ATTR.sub(lambda m: f'{m.group(1)}{settings.BASE_URL}{m.group(2)}"', markup)
-
-
-def absolute_url(url: str) -> str:
-    if url.startswith("/") and not url.startswith("//"):
-        return settings.BASE_URL + url
-    return url
-
-
-def rich_text_to_plain(markup: str) -> str:
-    """Readable text for the plain-text part: links as "words (url)", paragraphs on their own."""
-    markup = re.sub(
-        r'<a\s[^>]*href="([^"]*)"[^>]*>(.*?)</a>',
-        lambda m: m.group(2) if m.group(1) in m.group(2) else f"{m.group(2)} ({m.group(1)})",
-        markup,
-        flags=re.S,
-    )
-    markup = re.sub(r"<br\s*/?>", "\n", markup)
-    markup = re.sub(r"</(p|h\d|li)>", "\n\n", markup)
-    text = html.unescape(re.sub(r"<[^>]+>", "", markup))
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def _context(campaign: Campaign) -> tuple[str, dict]:
@@ -60,7 +32,10 @@ def _context(campaign: Campaign) -> tuple[str, dict]:
         subject = campaign.subject or f"{series.title}, part {part.part_number}: {part.title}"
         preheader = campaign.preheader or (part.standfirst or "")[:150]
         image = series.hero_image
+        body_html, body_text = part_body_email(part=part)
         context.update(
+            body_html=body_html,
+            body_text=body_text,
             series_title=series.title,
             part_number=part.part_number,
             part_title=part.title,

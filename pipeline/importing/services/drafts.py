@@ -50,6 +50,7 @@ class ArticleDraft:
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (text, reason)
     notes: list[str] = field(default_factory=list)
     source_text: str = ""  # the plain text of the source body, for checks and reports
+    media_hosts: list[str] = field(default_factory=list)  # hosts images may be fetched from
 
     def content_hash(self) -> str:
         payload = {

@@ -8,19 +8,15 @@
   on the block as ``refers_to_part``; the importer adds a callout to that part when it exists.
 - A discount line ("35% off this week with code “corrective”") becomes an offer block pointing
   at a draft Offer suggestion; the line itself is the block's headline.
-- Videos: a video URL becomes a video block only when a presenter credit ("Physical therapist,
-  Jessica Bento demonstrates …") is next to it, because the video block needs a presenter. A
-  credit without a URL stays a paragraph; a URL without a credit becomes a paragraph link.
+- Videos become video blocks, with the presenter credit next to them (videos.py).
 """
 
-import html
 import re
-
-import lxml.html
 
 from pipeline.importing.services.drafts import ArticleDraft, DraftBlock
 from pipeline.importing.services.offers import offer_suggestion_from_text
-from pipeline.importing.services.rich_text import paragraph_html, text_paragraph
+from pipeline.importing.services.rich_text import plain_text, text_paragraph
+from pipeline.importing.services.videos import videos_with_credits
 
 _QUOTE_OPEN = "“\"«"
 _QUOTE_CLOSE = "”\"»"
@@ -40,21 +36,11 @@ _SELF_PART = re.compile(
     r"(?P<number2>\d{1,3})\)|\bpart\s+(?P<number3>\d{1,3})\s*[:\-–—]",
     re.I,
 )
-_PRESENTER = re.compile(
-    r"^(?:(?P<role>[A-Z][\w'-]*(?:\s+[a-z][\w'-]*){0,3}),?\s+)?"
-    r"(?P<name>[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+){1,2})\s+(?:demonstrates|shows|walks you|"
-    r"takes you|explains)\b"
-)
 
 
 def draft_enrich(draft: ArticleDraft) -> None:
     enriched: list[DraftBlock] = []
-    blocks = draft.body
-    for index, block in enumerate(blocks):
-        if block.type == "video_candidate":
-            enriched.extend(_video(block, blocks[index - 1] if index else None,
-                                   blocks[index + 1] if index + 1 < len(blocks) else None, draft))
-            continue
+    for block in videos_with_credits(draft.body, draft):
         if block.type != "paragraph" or "<blockquote>" in block.value:
             enriched.append(block)
             continue
@@ -91,13 +77,6 @@ def draft_enrich(draft: ArticleDraft) -> None:
             draft.declared_part_number = int(next(g for g in match.groups() if g))
 
 
-def plain_text(fragment: str) -> str:
-    if not fragment.strip():
-        return ""
-    element = lxml.html.fragment_fromstring(fragment, create_parent="div")
-    return " ".join(element.text_content().split())
-
-
 def _citation(text: str) -> tuple[int, str, str] | None:
     match = _CITATION.match(text)
     if not match:
@@ -128,25 +107,3 @@ def _find_close_quote(text: str) -> int | None:
         if text[index] in _QUOTE_CLOSE:
             return index
     return None
-
-
-def _video(block, before, after, draft: ArticleDraft) -> list[DraftBlock]:
-    url = block.value["url"]
-    for neighbour in (before, after):
-        if neighbour is None or neighbour.type != "paragraph":
-            continue
-        credit = _PRESENTER.match(plain_text(neighbour.value))
-        if credit:
-            draft.kept.append(f"video by {credit.group('name')}: {url}")
-            return [DraftBlock("video", {
-                "url": url,
-                "title": block.value.get("title", "")[:200],
-                "presenter": credit.group("name")[:120],
-                "presenter_role": (credit.group("role") or "")[:120],
-            })]
-    draft.notes.append(f"video without a presenter credit kept as a link: {url}")
-    link = f'<a href="{html.escape(url)}">{html.escape(url, quote=False)}</a>'
-    caption = block.value.get("title", "")
-    suffix = f" — {html.escape(caption, quote=False)}" if caption else ""
-    # Through the whitelist like every other paragraph: a link it would not allow is dropped.
-    return [DraftBlock("paragraph", paragraph_html(f"Video: {link}{suffix}"))]

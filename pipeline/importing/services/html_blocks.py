@@ -1,7 +1,8 @@
 """Map an HTML fragment (a WordPress post body, or trafilatura's extract of a page) onto body
-blocks: headings, paragraphs (whitelisted rich text), images with captions, and video
-candidates. Loose text follows WordPress's own rule: a blank line starts a new paragraph and a
-single newline is a line break. Nothing with text is dropped silently: tables, code and unknown
+blocks: headings, paragraphs and lists (whitelisted rich text), images with captions, quotes
+and pull quotes, tables, code and verse (html_structures.py), and video candidates from
+embeds, iframes and <video>. Loose text follows WordPress's own rule: a blank line starts a new
+paragraph and a single newline is a line break. Nothing with text is dropped silently: unknown
 elements keep their text in a paragraph."""
 
 import html
@@ -13,12 +14,19 @@ from lxml import etree
 
 from cms.blocks import is_web_url
 from pipeline.importing.services.drafts import DraftBlock
+from pipeline.importing.services.html_structures import (
+    code_block,
+    is_verse,
+    table_block,
+    verse_block,
+)
 from pipeline.importing.services.rich_text import (
-    blockquote_html,
+    QUOTE,
     clean_rich_text,
     paragraph_html,
     text_paragraph,
 )
+from pipeline.importing.services.videos import VIDEO_HOSTS, video_url
 
 HEADING_MAX = 200
 INLINE_TAGS = {
@@ -29,10 +37,9 @@ INLINE_TAGS = {
 DROPPED_TAGS = {"script", "style", "noscript", "template", "form", "button", "input", "select",
                 "textarea", "svg", "canvas", "map", "head", "meta", "link", "title"}
 MEDIA_TAGS = {"iframe", "embed", "video", "audio", "object", "source"}
-VIDEO_HOSTS = ("youtube.com", "youtu.be", "vimeo.com", "wordpress.tv", "videopress.com",
-               "dailymotion.com", "wistia.com", "ted.com")
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _BARE_URL = re.compile(r"^\s*(https?://\S+)\s*$")
+_GENERIC_TITLE = re.compile(r"player|^(youtube|vimeo|video|embed(ded)?( content)?)$", re.I)
 
 
 def html_to_blocks(fragment: str, *, base_url: str = "") -> tuple[list[DraftBlock], list[str]]:
@@ -134,28 +141,30 @@ class _Mapper:
 
     visit_ol = visit_ul
 
-    def visit_blockquote(self, element) -> None:
-        self._absolute_links(element)
-        fragments = []
-        inner_blocks = [child for child in element if isinstance(child.tag, str)
-                        and child.tag.lower() in {"p", "div", "cite", "footer", "ul", "ol"}]
-        if inner_blocks:
-            if element.text and element.text.strip():
-                fragments.append(html.escape(element.text.strip(), quote=False))
-            for child in element:
-                if not isinstance(child.tag, str):
-                    continue
-                inner = _inner_html(child).strip()
-                if child.tag.lower() in {"cite", "footer"} and inner:
-                    inner = "— " + inner
-                if inner:
-                    fragments.append(inner)
-                if child.tail and child.tail.strip():
-                    fragments.append(html.escape(child.tail.strip(), quote=False))
-        else:
-            fragments.append(_inner_html(element).strip().replace("\n", "<br/>"))
-        if any(_text(lxml.html.fragment_fromstring(f, create_parent="div")) for f in fragments):
-            self.blocks.append(DraftBlock("paragraph", blockquote_html(fragments)))
+    def visit_blockquote(self, element, *, attribution: str = "") -> None:
+        """A quote block: its paragraphs (whitelisted), who said it (a <cite> or <footer> at
+        its end). Images, tables or media inside the quote follow it as their own blocks."""
+        attribution = attribution or _take_attribution(element)
+        inner = _Mapper(base_url=self.base_url)
+        inner.walk_children(element)
+        inner.flush_run()
+        self.notes.extend(inner.notes)
+        paragraphs, others = [], []
+        for block in inner.blocks:
+            if block.type == "paragraph":
+                paragraphs.append(clean_rich_text(block.value, QUOTE))
+            elif block.type == "heading":
+                paragraphs.append(text_paragraph(block.value["text"]))
+            else:
+                others.append(block)
+        text = "".join(p if p.startswith(("<p>", "<ul>", "<ol>")) else f"<p>{p}</p>"
+                       for p in paragraphs if p)
+        if text:
+            self.blocks.append(DraftBlock("quote", {"text": text,
+                                                    "attribution": attribution[:300]}))
+        elif attribution:
+            self.add_paragraph(html.escape(attribution, quote=False))
+        self.blocks.extend(others)
 
     def visit_figure(self, element) -> None:
         # Only this figure's own caption: gallery items are figures with their own captions.
@@ -165,6 +174,7 @@ class _Mapper:
             _remove_keep_tail(caption_element)
         images = element.findall(".//img")
         media = [e for e in element.iter() if isinstance(e.tag, str) and e.tag in MEDIA_TAGS]
+        tables, quotes = element.findall(".//table"), element.findall(".//blockquote")
         if len(images) == 1 and not media:
             self.add_image(images[0], caption=caption)
             _remove_keep_tail(images[0])
@@ -174,29 +184,33 @@ class _Mapper:
         if media and not images:
             self.add_media(media[0], caption=caption)
             return
-        # Galleries, quotes, tables and embeds: map what is inside, then the caption.
+        embedded = _embedded_url(element) if not images else ""
+        if embedded:
+            self.add_url(self._absolute(embedded), caption=caption, kind="embed")
+            return
+        if len(tables) == 1 and not images and _text(tables[0]) == _text(element):
+            self.visit_table(tables[0], caption=caption)
+            return
+        if len(quotes) == 1 and not images and not tables:
+            self.visit_blockquote(quotes[0], attribution=caption)
+            return
+        # Galleries and anything else: map what is inside, then the caption.
         self.walk_children(element)
         self.flush_run()
         if caption:
             self.add_paragraph(html.escape(caption, quote=False))
 
-    def visit_table(self, element) -> None:
-        rows = []
-        for row in element.iter("tr"):
-            cells = [_text(cell) for cell in row if isinstance(cell.tag, str)
-                     and cell.tag.lower() in {"td", "th"}]
-            if any(cells):
-                rows.append(" | ".join(cells))
-        if rows:
-            self.notes.append("a table was flattened to text rows")
-            self.blocks.append(DraftBlock("paragraph", text_paragraph("\n".join(rows))))
+    def visit_table(self, element, *, caption: str = "") -> None:
+        self._absolute_links(element)
+        block, notes = table_block(element, caption=caption)
+        self.notes.extend(notes)
+        if block is not None:
+            self.blocks.append(block)
 
     def visit_pre(self, element) -> None:
-        for line_break in element.iter("br"):
-            line_break.tail = "\n" + (line_break.tail or "")
-        text = element.text_content().strip("\n")
-        if text.strip():
-            self.blocks.append(DraftBlock("paragraph", text_paragraph(text)))
+        block = verse_block(element) if is_verse(element) else code_block(element)
+        if block is not None:
+            self.blocks.append(block)
 
     def visit_dl(self, element) -> None:
         lines = [_text(child) for child in element if isinstance(child.tag, str)]
@@ -239,6 +253,10 @@ class _Mapper:
         if not url:
             self.notes.append(f"<{element.tag}> without a source URL dropped")
             return
+        # WordPress's oEmbed gives an iframe the video's own title; players name themselves.
+        title = " ".join((element.get("title") or "").split())
+        if not caption and title and not _GENERIC_TITLE.search(title):
+            caption = title
         self.add_url(self._absolute(url), caption=caption, kind=element.tag)
 
     def add_url(self, url: str, *, caption: str = "", kind: str = "") -> None:
@@ -250,9 +268,10 @@ class _Mapper:
             if caption:
                 self.add_paragraph(html.escape(caption, quote=False))
             return
-        host = urlparse(url).netloc.lower()
+        host = (urlparse(url).hostname or "").lower()
         if kind == "video" or any(host == h or host.endswith("." + h) for h in VIDEO_HOSTS):
-            self.blocks.append(DraftBlock("video_candidate", {"url": url, "title": caption}))
+            self.blocks.append(DraftBlock("video_candidate",
+                                          {"url": video_url(url), "title": caption[:200]}))
             return
         label = {"audio": "Audio", "iframe": "Embed", "embed": "Embed"}.get(kind, "")
         link = f'<a href="{html.escape(url)}">{html.escape(url, quote=False)}</a>'
@@ -298,11 +317,26 @@ def _serialize(element, *, with_tail: bool) -> str:
     return etree.tostring(element, encoding="unicode", method="html", with_tail=with_tail)
 
 
-def _inner_html(element) -> str:
-    inner = html.escape(element.text or "", quote=False)
-    for child in element:
-        inner += _serialize(child, with_tail=True)
-    return inner
+def _take_attribution(quote) -> str:
+    """Who said it: a <cite> or <footer> that ends the quote (removed from the quote's text)."""
+    children = [child for child in quote if isinstance(child.tag, str)]
+    if children and children[-1].tag in {"cite", "footer"}:
+        text = _text(children[-1]).lstrip("—–- ").strip()
+        _remove_keep_tail(children[-1])
+        return text
+    return ""
+
+
+def _embedded_url(figure) -> str:
+    """The address of a WordPress embed block (``wp-block-embed``): the bare URL it saved."""
+    if "wp-block-embed" not in (figure.get("class") or ""):
+        return ""
+    text = _text(figure)
+    match = _BARE_URL.match(text)
+    if match:
+        return match.group(1)
+    link = figure.find(".//a[@href]")
+    return link.get("href") if link is not None and _text(link) == text else ""
 
 
 def _remove_keep_tail(element) -> None:

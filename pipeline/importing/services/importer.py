@@ -20,7 +20,9 @@ from pipeline.importing.models import ImportedArticle
 from pipeline.importing.services.drafts import ArticleDraft
 from pipeline.importing.services.enrichment import draft_enrich
 from pipeline.importing.services.errors import ImportFileError
+from pipeline.importing.services.fetching import FetchPolicy, ImageFetcher
 from pipeline.importing.services.html_extraction import html_extract
+from pipeline.importing.services.images import draft_images_fetch
 from pipeline.importing.services.reading import DEFAULT_MAX_BYTES, source_file_read
 from pipeline.importing.services.report import ArticleResult, FileResult, ImportReport
 from pipeline.importing.services.resolving import draft_body_resolve
@@ -49,6 +51,7 @@ class ImportOptions:
     drafts_only: bool = False  # publish nothing, whatever the source says
     media_dir: Path | None = None
     max_bytes: int = DEFAULT_MAX_BYTES
+    image_fetch: FetchPolicy | None = None  # --fetch-images: download images from the source
 
 
 def file_plan(*, path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> FilePlan:
@@ -122,6 +125,7 @@ def series_import_plans(
     on_article: Callable[[ArticleResult], None] | None = None,
 ) -> ImportReport:
     report = ImportReport(series_title=series.title, dry_run=options.dry_run)
+    fetcher = ImageFetcher(options.image_fetch) if options.image_fetch else None
     try:
         # A dry run does everything inside one transaction that is rolled back at the end, so
         # part numbers, slugs and call-outs are planned exactly as a real run would make them.
@@ -129,6 +133,9 @@ def series_import_plans(
             for plan in plans:
                 report.files.append(plan.result)
                 for draft in plan.drafts:
+                    if fetcher is not None:
+                        draft_images_fetch(draft=draft, fetcher=fetcher,
+                                           media_dir=options.media_dir, dry_run=options.dry_run)
                     article = article_import(series=series, draft=draft, options=options)
                     plan.result.articles.append(article)
                     if on_article:
@@ -137,6 +144,9 @@ def series_import_plans(
                 raise _DryRunRollback
     except _DryRunRollback:
         pass
+    finally:
+        if fetcher is not None:
+            fetcher.close()
     return report
 
 
@@ -179,7 +189,7 @@ def _save(*, series: SeriesPage, draft: ArticleDraft, options: ImportOptions,
         part = record.part
         result.status, result.part_number, result.part_id = "unchanged", part.part_number, part.pk
         result.live, result.offer_id = part.live, record.offer_id
-        result.block_counts = dict(Counter(block.block_type for block in part.body))
+        _count_blocks(result, [(block.block_type, block.value) for block in part.body])
         return
 
     part = record.part if record else None
@@ -213,7 +223,14 @@ def _save(*, series: SeriesPage, draft: ArticleDraft, options: ImportOptions,
     _record(series=series, draft=draft, part=part, content_hash=content_hash, offer=offer)
     result.part_number, result.part_id, result.live = part.part_number, part.pk, part.live
     result.offer_id = offer.pk if offer else None
+    _count_blocks(result, body)
+
+
+def _count_blocks(result: ArticleResult, body) -> None:
     result.block_counts = dict(Counter(kind for kind, _ in body))
+    images = [value.get("image") for kind, value in body if kind == "image"]
+    result.images_attached = sum(1 for image in images if image is not None)
+    result.image_placeholders = len(images) - result.images_attached
 
 
 def _record(*, series, draft: ArticleDraft, part: PartPage, content_hash: str, offer) -> None:

@@ -1,24 +1,21 @@
 """Turn draft blocks into StreamField values, linking database objects: image files found in
-the media folder become Wagtail images (placeholders with the caption otherwise), callouts
+the media folder or fetched become Wagtail images (images.py; placeholders with the caption
+otherwise), callouts
 point at the series' part when it exists, offer blocks at their draft Offer. Last, every block
 is cleaned by its definition in the part body's StreamBlock, as an editor's save would be: a
 block it refuses is dropped, with a note saying which and why."""
 
-import hashlib
 import re
-from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlparse
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.core.files.images import ImageFile
-from wagtail.images import get_image_model
 
 from cms.models import Offer, PartPage, SeriesPage
 from pipeline.importing.services.drafts import ArticleDraft
+from pipeline.importing.services.images import image_for_block
 from pipeline.importing.services.offers import offer_save_draft
 
 _HERE = re.compile(r"\b(HERE|here)\b(?=\s*\)|\s*[.!]?\s*</p>$)")
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".heic"}
 
 
 def draft_body_resolve(
@@ -30,7 +27,8 @@ def draft_body_resolve(
     for block in draft.body:
         value = block.value
         if block.type == "image":
-            image = _image(value, media_dir=media_dir, create_files=create_files, draft=draft)
+            image = image_for_block(value, media_dir=media_dir, create_files=create_files,
+                                    draft=draft)
             stream.append(("image", {"image": image, "caption": value.get("caption", ""),
                                      "alt_text": value.get("alt_text", "")}))
         elif block.type == "callout":
@@ -99,47 +97,3 @@ def _link_here(stream: list, target: PartPage) -> None:
     linked = _HERE.sub(lambda m: f'<a linktype="page" id="{target.pk}">{m.group(1)}</a>',
                        stream[-1][1], count=1)
     stream[-1] = ("paragraph", linked)
-
-
-def _image(value: dict, *, media_dir: Path | None, create_files: bool, draft: ArticleDraft):
-    src = value.get("src") or ""
-    if media_dir is None or not (src or value.get("relative_path")):
-        if src:
-            draft.notes.append(f"image placeholder (file not available): {src}")
-        return None
-    path = _find_file(media_dir, value)
-    if path is None:
-        draft.notes.append(f"image placeholder (not in {media_dir}): {src}")
-        return None
-    if not create_files:
-        draft.notes.append(f"would attach image file {path.name} (dry run)")
-        return None
-    data = path.read_bytes()
-    digest = hashlib.sha1(data).hexdigest()
-    Image = get_image_model()
-    existing = Image.objects.filter(file_hash=digest).first()
-    if existing:
-        return existing
-    with path.open("rb") as handle:
-        image = Image(title=(value.get("alt_text") or value.get("caption") or path.stem)[:255],
-                      file=ImageFile(handle, name=path.name))
-        image.save()
-    draft.kept.append(f"image file attached: {path.name}")
-    return image
-
-
-def _find_file(media_dir: Path, value: dict) -> Path | None:
-    root = media_dir.resolve()
-    names = []
-    if value.get("relative_path"):
-        names.append(value["relative_path"])
-    src_path = unquote(urlparse(value.get("src") or "").path)
-    if src_path:
-        names.append(PurePosixPath(src_path).name)
-    for name in names:
-        candidate = (root / name).resolve()
-        # Never follow a name out of the media folder ("../../etc/passwd").
-        if candidate.is_relative_to(root) and candidate.is_file() \
-                and candidate.suffix.lower() in IMAGE_SUFFIXES:
-            return candidate
-    return None

@@ -13,8 +13,9 @@ from pathlib import PurePosixPath
 from urllib.parse import urlparse
 
 from pipeline.importing.services.drafts import ArticleDraft, DraftBlock
-from pipeline.importing.services.enrichment import draft_enrich, plain_text
+from pipeline.importing.services.enrichment import draft_enrich
 from pipeline.importing.services.html_blocks import html_to_blocks
+from pipeline.importing.services.rich_text import plain_text
 from pipeline.importing.services.titles import title_fit, title_from_text
 from pipeline.importing.services.wordpress_markup import expand_wordpress_markup
 from pipeline.importing.services.wxr import WxrExport, WxrItem
@@ -53,6 +54,11 @@ def wxr_to_drafts(*, export: WxrExport, file_name: str) -> tuple[list[ArticleDra
                    key=lambda i: (i.menu_order, *_date_key(i)))
     drafts = [_draft(item, export=export, attachments=attachments, file_name=file_name)
               for item in posts + pages]
+    # --fetch-images fetches from the site's own hosts and those of its attachments.
+    hosts = sorted({host for url in [*export.site_urls, *(a.url for a in attachments.values())]
+                    if (host := urlparse(url).hostname)})
+    for draft in drafts:
+        draft.media_hosts = hosts
     return drafts, notes
 
 
@@ -76,6 +82,7 @@ def _draft(item: WxrItem, *, export: WxrExport, attachments: dict[int, Attachmen
             "alt_text": (thumbnail.alt_text or thumbnail.title)[:250],
             "attachment_id": thumbnail.post_id,
             "relative_path": thumbnail.relative_path,
+            "original_url": thumbnail.url,
         }))
         html_notes.append("featured image placed first")
 
@@ -128,6 +135,8 @@ def _fill_from_attachment(block: DraftBlock, attachments: dict[int, Attachment])
     if attachment is None:
         return
     block.value["relative_path"] = attachment.relative_path
+    if attachment.url.startswith(("http://", "https://")):
+        block.value["original_url"] = attachment.url  # the full-size file, not a thumbnail
     if not block.value["caption"] and attachment.caption:
         block.value["caption"] = attachment.caption[:500]
     if not block.value["alt_text"]:

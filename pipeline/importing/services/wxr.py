@@ -51,6 +51,7 @@ class WxrExport:
     site_url: str
     authors: dict[str, str]  # login → display name
     items: list[WxrItem]
+    site_urls: list[str] = field(default_factory=list)  # the blog's, the site's, the link
 
 
 def wxr_parse(*, data: bytes) -> WxrExport:
@@ -96,6 +97,9 @@ def wxr_parse(*, data: bytes) -> WxrExport:
         site_url=_text(channel, wp("base_blog_url")) or _text(channel, "link"),
         authors=authors,
         items=items,
+        site_urls=[url for url in (_text(channel, wp("base_blog_url")),
+                                   _text(channel, wp("base_site_url")), _text(channel, "link"))
+                   if url],
     )
 
 

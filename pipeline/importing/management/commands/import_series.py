@@ -1,5 +1,7 @@
 """import_series: import scraped pages and WordPress exports into a series."""
 
+import json
+import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -14,7 +16,10 @@ from pipeline.importing.services import (
     series_for_import,
     series_import_plans,
 )
-from pipeline.importing.services.report import ImportReport
+from pipeline.importing.services.fetching import DEFAULT_MAX_BYTES, FetchPolicy
+from pipeline.importing.services.report import ImportReport, parts_label
+
+ROLL_UP = 4  # a kind of note with this many different details is shown on one line
 
 
 class Command(BaseCommand):
@@ -39,11 +44,24 @@ class Command(BaseCommand):
                             help="Folder holding image files (WordPress uploads) to attach")
         parser.add_argument("--max-mb", type=float, default=20.0,
                             help="Refuse files larger than this (default 20 MB)")
+        parser.add_argument("--fetch-images", action="store_true",
+                            help="Download the images the articles use from the site (only "
+                                 "its own hosts, never a private address; see the README)")
+        parser.add_argument("--allow-host", action="append", default=[], metavar="HOST",
+                            help="Also fetch images from this host (*.example.com for its "
+                                 "subdomains); repeatable")
+        parser.add_argument("--image-max-mb", type=float,
+                            default=DEFAULT_MAX_BYTES / 1024 / 1024,
+                            help="Refuse fetched images larger than this (default 10 MB)")
         parser.add_argument("--verbose-report", action="store_true",
                             help="List every kept block, not just the summary")
+        parser.add_argument("--json", action="store_true",
+                            help="Write the whole report as JSON on standard output, instead of "
+                                 "the tables (the progress bar goes to standard error)")
 
     def handle(self, *args, **options):
-        console = Console(file=self.stdout, force_terminal=False, width=120)
+        console = Console(file=sys.stderr if options["json"] else self.stdout,
+                          force_terminal=False, width=120)
         try:
             series = series_for_import(slug=options["series"],
                                        create_title=options["create_series"], say=console.print)
@@ -53,6 +71,10 @@ class Command(BaseCommand):
             dry_run=options["dry_run"], publish_pages=options["publish"],
             drafts_only=options["drafts_only"], media_dir=options["media_dir"],
             max_bytes=int(options["max_mb"] * 1024 * 1024),
+            image_fetch=FetchPolicy(
+                allowed_hosts=frozenset(options["allow_host"]),
+                max_bytes=int(options["image_max_mb"] * 1024 * 1024),
+            ) if options["fetch_images"] else None,
         )
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       console=console, transient=True) as progress:
@@ -67,7 +89,11 @@ class Command(BaseCommand):
                 series=series, plans=plans, options=import_options,
                 on_article=lambda article: progress.advance(saving),
             )
-        print_report(console, report, verbose=options["verbose_report"])
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2,
+                                         default=str))
+        else:
+            print_report(console, report, verbose=options["verbose_report"])
         if report.failed_files:
             raise CommandError(
                 f"{len(report.failed_files)} file(s) had errors (see above); everything else "
@@ -76,6 +102,10 @@ class Command(BaseCommand):
 
 
 def print_report(console: Console, report: ImportReport, *, verbose: bool) -> None:
+    """The files and articles tables, the dropped site chrome and the notes, identical ones
+    once with how often and for which parts (and a kind of note with many different details,
+    such as placeholders for 40 different images, on one line unless verbose), then a
+    one-line summary."""
     heading = "DRY RUN (nothing saved): " if report.dry_run else ""
     console.print(f"{heading}import into “{report.series_title}”")
     files = Table("file", "kind", "result", "detail", title="Files")
@@ -102,24 +132,31 @@ def print_report(console: Console, report: ImportReport, *, verbose: bool) -> No
                          article.title[:60], article.error or blocks)
     console.print(articles)
 
-    dropped = Table("dropped text", "why", title="Dropped as site chrome")
-    for article in report.articles:
-        for text, reason in article.dropped:
-            dropped.add_row(text[:80], reason)
+    dropped = Table("dropped text", "why", "parts", title="Dropped as site chrome")
+    for group in report.dropped_groups():
+        dropped.add_row(group.text[:80], group.reason, group.parts_label)
     if dropped.row_count:
         console.print(dropped)
     for file in report.files:
         for note in file.notes:
             console.print(f"note ({Path(file.path).name}): {note}")
-    for article in report.articles:
-        lines = article.kept if verbose else [k for k in article.kept
-                                              if not k.startswith("paragraph:")]
-        for line in lines:
-            console.print(f"kept (part {article.part_number}): {line}")
-        for note in article.notes:
-            console.print(f"note (part {article.part_number}): {note}")
-    console.print(
-        f"{report.count('created')} created, {report.count('updated')} updated, "
-        f"{report.count('unchanged')} unchanged, {report.count('error')} failed; "
-        f"{len(report.failed_files)} file(s) with errors"
-    )
+    for kind in report.note_kinds():
+        if len(kind.groups) >= ROLL_UP and not verbose:
+            example = kind.groups[0].text.partition(": ")[2]
+            console.print(f"note ({_where(kind.count, kind.parts)}): {kind.kind}: "
+                          f"{len(kind.groups)} different, e.g. {example} (--verbose-report or "
+                          "--json lists them all)", soft_wrap=True)
+            continue
+        for group in kind.groups:
+            console.print(f"note ({_where(group.count, group.parts)}): {group.text}",
+                          soft_wrap=True)
+    if verbose:
+        for article in report.articles:
+            for line in article.kept:
+                console.print(f"kept (part {article.label}): {line}")
+    console.print(report.summary(), soft_wrap=True)
+
+
+def _where(count: int, parts: list[str]) -> str:
+    where = ("part " if len(parts) == 1 else "parts ") + parts_label(parts)
+    return f"{count}×, {where}" if count > 1 else where
