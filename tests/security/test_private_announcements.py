@@ -7,10 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.urls import reverse
-from wagtail.models import PageViewRestriction
 
 from cms.models import PartPage
 from pipeline.campaigns.models import Campaign, CampaignStatus
@@ -18,6 +16,7 @@ from pipeline.campaigns.services.sending import campaign_send, campaigns_sweep
 from pipeline.publishing.models import Announcement
 from tests.support.admin_users import admin_user
 from tests.support.factories import make_part, make_series
+from tests.support.pages import page_form, restrict
 from tests.support.subscribers import make_subscribers
 from workers.tasks.campaigns import hand_over_announcement
 
@@ -43,27 +42,6 @@ def series():
     return series
 
 
-def restrict(page, kind):
-    restriction = PageViewRestriction.objects.create(
-        page=page, restriction_type=kind, password="letmein" if kind == "password" else "")
-    if kind == "groups":
-        restriction.groups.add(Group.objects.get_or_create(name="Members")[0])
-
-
-def page_form(part, **changes):
-    data = {
-        "title": part.title, "slug": part.slug, "part_number": part.part_number,
-        "standfirst": part.standfirst, "seo_title": "", "search_description": "",
-        "go_live_at": "", "expire_at": "",
-        "body-count": "1", "body-0-type": "paragraph", "body-0-deleted": "",
-        "body-0-order": "0", "body-0-id": "", "body-0-value": '{"blocks": [{"key": "a", '
-        '"type": "unstyled", "text": "Members only.", "depth": 0, "inlineStyleRanges": [], '
-        '"entityRanges": []}], "entityMap": {}}',
-        "comments-TOTAL_FORMS": "0", "comments-INITIAL_FORMS": "0",
-        "comments-MIN_NUM_FORMS": "0", "comments-MAX_NUM_FORMS": "1000",
-    }
-    data.update(changes)
-    return data
 
 
 def run_worker():

@@ -5,25 +5,16 @@ pages, and never cached as public. Each test is the attack over HTTP, as an anon
 import json
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from wagtail.models import PageViewRestriction
 
 from tests.support.factories import make_part, make_series
+from tests.support.pages import RESTRICTION_TYPES, restrict
 
 pytestmark = pytest.mark.django_db
 
 SECRET = "Secret second part"
-RESTRICTION_TYPES = ["password", "login", "groups"]
 
-
-def restrict(page, kind: str = "password") -> PageViewRestriction:
-    restriction = PageViewRestriction.objects.create(
-        page=page, restriction_type=kind, password="letmein" if kind == "password" else ""
-    )
-    if kind == "groups":
-        restriction.groups.add(Group.objects.get_or_create(name="Members")[0])
-    return restriction
 
 
 @pytest.fixture

@@ -3,11 +3,8 @@ subscribers or to Mailchimp. The preferences page does not show it, the subscrib
 preferences endpoints do not take it, and the audience sync makes no Mailchimp interest for it
 (Mailchimp shows interests on its own forms and preference centre)."""
 
-import uuid
 
 import pytest
-from django.contrib.auth.models import Group
-from wagtail.models import PageViewRestriction
 
 from pipeline.audience.models import MailchimpSeriesInterest
 from pipeline.audience.services.sync import audience_sync
@@ -15,6 +12,7 @@ from pipeline.subscribers.models import Subscriber, SubscriberStatus
 from pipeline.subscribers.services import subscriber_preferences_url
 from tests.support.factories import make_series
 from tests.support.mailchimp import fast_client
+from tests.support.pages import restrict
 from tests.support.subscribers import link_path, make_subscribers, subscribe
 
 pytestmark = pytest.mark.django_db
@@ -22,16 +20,6 @@ SECRET_TITLE = "Members' Secret Programme"
 KINDS = ["password", "login", "groups"]
 
 
-@pytest.fixture(autouse=True)
-def _own_rate_limit_counters(settings):
-    settings.SUBSCRIBER_RATE_LIMIT_PREFIX = f"test-ratelimit-{uuid.uuid4().hex}"
-
-
-def restrict(page, kind):
-    restriction = PageViewRestriction.objects.create(
-        page=page, restriction_type=kind, password="letmein" if kind == "password" else "")
-    if kind == "groups":
-        restriction.groups.add(Group.objects.get_or_create(name="Members")[0])
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from pipeline.publishing.models import Announcement, ReleaseCadence, ReleaseQueu
 from pipeline.publishing.services.sweep import publishing_sweep
 from tests.support.admin_users import admin_user, refused
 from tests.support.factories import make_part, make_series
+from tests.support.pages import page_form
 from tests.support.subscribers import make_subscribers
 from workers.tasks.campaigns import hand_over_announcement
 
@@ -255,20 +256,3 @@ def cadence_form(series, **days):
     return {"series": series.pk, "kind": "weekly", "release_time": "09:00", **days,
             "skipped_dates-TOTAL_FORMS": "0", "skipped_dates-INITIAL_FORMS": "0",
             "skipped_dates-MIN_NUM_FORMS": "0", "skipped_dates-MAX_NUM_FORMS": "1000"}
-
-
-def page_form(part, **changes):
-    """The part editor's form as a browser sends it on "Save draft"."""
-    data = {
-        "title": part.title, "slug": part.slug, "part_number": part.part_number,
-        "standfirst": part.standfirst, "seo_title": "", "search_description": "",
-        "go_live_at": "", "expire_at": "",
-        "body-count": "1", "body-0-type": "paragraph", "body-0-deleted": "",
-        "body-0-order": "0", "body-0-id": "", "body-0-value": '{"blocks": [{"key": "a", '
-        '"type": "unstyled", "text": "Text of the part.", "depth": 0, "inlineStyleRanges": [], '
-        '"entityRanges": []}], "entityMap": {}}',
-        "comments-TOTAL_FORMS": "0", "comments-INITIAL_FORMS": "0",
-        "comments-MIN_NUM_FORMS": "0", "comments-MAX_NUM_FORMS": "1000",
-    }
-    data.update(changes)
-    return data

@@ -10,21 +10,9 @@ import django.db.models.deletion
 import wagtail.fields
 from django.db import migrations, models
 
+from pipeline.content_type_moves import move_content_types
+
 MODELS = ['campaign', 'campaigntransition', 'delivery', 'seriesannouncementsetting', 'partannouncementoverride', 'campaigntestaddress']
-
-
-def move_content_types(apps, schema_editor, source="pipeline", target="campaigns"):
-    content_types = apps.get_model("contenttypes", "ContentType")
-    taken = set(
-        content_types.objects.filter(app_label=target, model__in=MODELS).values_list("model", flat=True)
-    )
-    content_types.objects.filter(app_label=source, model__in=set(MODELS) - taken).update(
-        app_label=target
-    )
-
-
-def move_content_types_back(apps, schema_editor):
-    move_content_types(apps, schema_editor, source="campaigns", target="pipeline")
 
 
 class Migration(migrations.Migration):
@@ -223,5 +211,5 @@ class Migration(migrations.Migration):
                         ),
             ],
         ),
-        migrations.RunPython(move_content_types, move_content_types_back),
+        move_content_types(models=MODELS, to_app="campaigns"),
     ]
