@@ -3,8 +3,6 @@ check (readiness) stays healthy while a part is overdue, which the alerting endp
 one scrape of /metrics adds up the requests of every gunicorn worker and the tasks of the Celery
 worker (Prometheus multiprocess mode on the directory compose shares between them)."""
 
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -48,17 +46,6 @@ print(json.dumps(3))
 """
 
 
-def _get(url: str, host: str | None = None, headers: dict | None = None) -> tuple[int, str]:
-    # As the TLS proxy sends it (production redirects plain HTTP to HTTPS).
-    request = urllib.request.Request(url, headers={"X-Forwarded-Proto": "https",
-                                                   **({"Host": host} if host else {}),
-                                                   **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
 
 def _samples(text: str, name: str, **labels) -> float:
     return sum(sample.value for family in text_string_to_metric_families(text)
@@ -95,18 +82,16 @@ def stack(tmp_path_factory):
 def test_web_stays_healthy_while_a_part_is_overdue_and_alerts_report_it(stack):
     part_id = stack.django(OVERDUE_PART)
     assert stack.healthy("web"), "the compose health check (readiness) must not fail"
-    base = f"http://127.0.0.1:{stack.web_port}"
-    assert _get(f"{base}/health/alerts/")[0] == 401  # the token is set: nothing without it
-    status, body = _get(f"{base}/health/alerts/", headers=stack.operator_headers())
-    assert status == 503 and '"overdue_parts"' in body, body
-    assert _get(f"{base}/health/ready/")[0] == 200
+    assert stack.get("/health/alerts/")[0] == 401  # the token is set: nothing without it
+    status, body = stack.get("/health/alerts/", **stack.operator_headers())
+    assert status == 503 and b'"overdue_parts"' in body, body
+    assert stack.get("/health/ready/")[0] == 200
     assert part_id
 
 
 def test_one_scrape_adds_up_every_web_worker_and_the_celery_worker(stack):
     metrics_dir = Path(stack.environment("web")["PROMETHEUS_MULTIPROC_DIR"])
     assert metrics_dir.is_dir() and metrics_dir.is_relative_to(stack.data_dir)
-    base = f"http://127.0.0.1:{stack.web_port}"
     sent = 0
 
     def web_processes_that_served() -> int:
@@ -121,14 +106,14 @@ def test_one_scrape_adds_up_every_web_worker_and_the_celery_worker(stack):
     with ThreadPoolExecutor(max_workers=8) as pool:
         while web_processes_that_served() < 2:
             assert sent < 400, "the requests never reached a second gunicorn worker"
-            statuses = list(pool.map(lambda _: _get(f"{base}/api/series", HOST)[0], range(40)))
+            statuses = list(pool.map(lambda _: stack.get("/api/series", Host=HOST)[0], range(40)))
             assert statuses == [200] * 40
             sent += 40
 
     stack.django(QUEUE_TASKS)
     task = {"task": "workers.tasks.campaigns.sweep", "outcome": "success"}
     scrape = wait_until(
-        lambda: (text := _get(f"{base}/metrics", headers=stack.operator_headers())[1])
+        lambda: (text := stack.get("/metrics", **stack.operator_headers())[1].decode())
         and _samples(text, "partwork_tasks_total", **task) >= 3 and text,
         timeout=60, interval=0.5, what="the worker's tasks in web's /metrics",
     )
