@@ -163,7 +163,7 @@ def main() -> None:
     print(f"{'approach':<18} {'articles':>9} {'seconds':>9} {'articles/s':>11} {'peak MiB':>9} "
           f"{'words: worst post':>18} {'all posts':>10}")
     for name, articles, seconds, rate, peak, fidelity in rows:
-        words = (f"{fidelity.worst[0]:>17.1%} {fidelity.overall:>10.1%}" if fidelity
+        words = (f"{fidelity.worst[0]:>17.2%} {fidelity.overall:>10.2%}" if fidelity
                  else f"{'-':>17} {'-':>10}")
         print(f"{name:<18} {articles:>9} {seconds:>9.2f} {rate:>11.1f} {peak:>9.1f} {words}")
     ratio = rows[1][3] / rows[0][3]

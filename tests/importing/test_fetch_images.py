@@ -4,6 +4,7 @@ production, so a redirect to 127.0.0.1 or localhost shows the address rule at wo
 
 import io
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -32,6 +33,18 @@ class Routes(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802 (http.server's name)
         self.requests.append(self.path)
+        if self.path == "/slow.png":
+            time.sleep(1)  # longer than the read timeout the test gives
+        if self.path == "/trickle.png":  # a byte at a time, each well within the read timeout
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", "40")
+            self.end_headers()
+            for _ in range(40):
+                self.wfile.write(b"\0")
+                self.wfile.flush()
+                time.sleep(0.05)
+            return
         status, headers, body = self.routes.get(self.path, (404, {}, b"missing"))
         self.send_response(status)
         for name, value in headers.items():
@@ -137,6 +150,14 @@ def test_a_host_the_source_does_not_name_is_refused_before_any_request(server):
 ])
 def test_what_is_refused(server, path, reason):
     assert refusal(server, path) == reason
+
+
+def test_a_server_that_does_not_answer_in_time_is_given_up(server):
+    assert refusal(server, "/slow.png", timeout=(0.5, 0.2)) == "timed out"
+
+
+def test_a_server_trickling_bytes_meets_the_deadline(server):
+    assert refusal(server, "/trickle.png", deadline_seconds=0.5) == "took longer than 0.5 s"
 
 
 def test_non_web_addresses_are_refused():

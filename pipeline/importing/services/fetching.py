@@ -23,6 +23,7 @@ from pathlib import PurePosixPath
 from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
+import urllib3
 from PIL import Image, UnidentifiedImageError
 from requests.adapters import HTTPAdapter
 from requests_hardened import Config, HTTPSession
@@ -103,9 +104,9 @@ class ImageFetcher:
         except InvalidIPAddress as refused:
             raise FetchRefused(f"{urlsplit(url).hostname} is at {refused}, a private, loopback "
                                "or link-local address") from None
-        except requests.Timeout:
+        except (requests.Timeout, urllib3.exceptions.TimeoutError):
             raise FetchRefused("timed out") from None
-        except requests.RequestException as error:
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
             raise FetchRefused(f"{type(error).__name__}: {str(error)[:120]}") from None
         finally:
             if response is not None:
@@ -132,12 +133,14 @@ class ImageFetcher:
         if declared.isdigit() and int(declared) > limit:
             raise FetchRefused(f"larger than {_size(limit)} ({_size(int(declared))})")
         chunks, size = [], 0
-        for chunk in response.iter_content(CHUNK):
+        # read1 returns what one read of the socket brings, so a server trickling bytes meets
+        # the deadline too (each read is bounded by the read timeout).
+        while chunk := response.raw.read1(CHUNK, decode_content=True):
             size += len(chunk)
             if size > limit:
                 raise FetchRefused(f"larger than {_size(limit)}")
             if time.monotonic() - started > self.policy.deadline_seconds:
-                raise FetchRefused(f"took longer than {self.policy.deadline_seconds:.0f} s")
+                raise FetchRefused(f"took longer than {self.policy.deadline_seconds:g} s")
             chunks.append(chunk)
         return b"".join(chunks)
 
