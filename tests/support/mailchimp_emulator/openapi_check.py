@@ -17,12 +17,21 @@ from functools import cached_property
 from pathlib import Path
 
 import jsonschema_rs
+import pytest
 
 SPEC_DIR = Path(__file__).resolve().parents[4] / "shared" / "mailchimp"
 TRIMMED = SPEC_DIR / "openapi.trimmed.json"
 FULL = SPEC_DIR / "openapi.json"
 METHODS = ("get", "post", "put", "patch", "delete")
 COMPOSITION = ("allOf", "anyOf", "oneOf", "$ref", "not", "if")
+
+
+def conformance_or_skip() -> "Conformance":
+    """The checker, or a skipped test where ../shared is not beside the checkout (as the
+    other tests of shared inputs do); CI always has it."""
+    if not TRIMMED.exists():
+        pytest.skip(f"shared input missing: {TRIMMED}")
+    return Conformance()
 
 
 def load_spec(path: Path) -> dict:
