@@ -182,10 +182,7 @@ def _run_ledger(campaign: Campaign, worker: str) -> str:
     if lost:
         campaign_log(campaign=campaign, actor=worker,
                      reason=f"{lost} message(s) in flight during a crash marked uncertain.")
-    email = CampaignEmail(RenderedEmail(
-        subject=campaign.sent_subject, preheader=campaign.sent_preheader,
-        html=campaign.sent_html, text=campaign.sent_text,
-    ))
+    email = CampaignEmail(approved_copy(campaign))
     guard = SendGuard(campaign, worker)
     stop = guard.check()
     if stop is None:
