@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -137,9 +136,11 @@ def test_up_serves_the_demo_and_stops_cleanly(data_dir, stop):
         else:
             up.send_signal(signal.SIGTERM)
         assert up.wait(timeout=90) == 0, (data_dir / f"up-{port}.log").read_text()[-3000:]
-        time.sleep(0.5)
-        assert session_members(up.pid) == [], "orphans left behind"
-        assert embedded_redis(data_dir) == [], "the embedded Redis outlived up"
+        # up has exited; its children get a moment to be reaped, not a fixed sleep.
+        wait_until(lambda: session_members(up.pid) == [], timeout=10, interval=0.1,
+                   what="every process of up's session to end (no orphan)")
+        wait_until(lambda: embedded_redis(data_dir) == [], timeout=10, interval=0.1,
+                   what="the embedded Redis to stop with up")
         assert _get(f"{base}/api/series")[0] == 0
     finally:
         if up.poll() is None:
