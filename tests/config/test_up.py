@@ -35,11 +35,12 @@ def processes() -> list[tuple[list[str], str]]:
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
         except (OSError, UnicodeDecodeError):
             continue
         if fields[0] != "Z":
-            found.append((fields, f"{stat.parent.name}: {cmdline[:150]}"))
+            # Whole, never cut: the data directory comes after the checkout's (any length) path.
+            found.append((fields, f"{stat.parent.name}: {cmdline}"))
     return found
 
 
