@@ -34,10 +34,12 @@ from pipeline.campaigns.services.audience import audience_description, audience_
 from pipeline.campaigns.services.checks import campaign_check
 from pipeline.campaigns.services.claims import (
     campaign_hand_on,
+    campaign_pause,
     campaign_release,
 )
 from pipeline.campaigns.services.delivery import CONTINUING, CampaignDelivery
 from pipeline.campaigns.services.ledger import ledger_counts, ledger_move
+from pipeline.campaigns.services.pacing import Pacer
 from pipeline.campaigns.services.send_guard import SendGuard, Stop
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
 from pipeline.campaigns.services.timing import campaign_expiry
@@ -214,6 +216,9 @@ def _run_ledger(campaign: Campaign, worker: str) -> str:
     if stop.why == "budget":
         campaign_hand_on(campaign=campaign, worker=worker, reason=stop.reason)
         return CONTINUING
+    if stop.why == "paused":
+        campaign_pause(campaign=campaign, worker=worker, until=stop.until, reason=stop.reason)
+        return campaign.status
     campaign_release(campaign=campaign, worker=worker, reason=stop.reason)
     return campaign.status
 
@@ -224,6 +229,7 @@ def _send_all(campaign: Campaign, guard: SendGuard, email: CampaignEmail, transp
     refill_below = max(window // 2, 1)
     rows = _pending(campaign)
     progress = _Progress(campaign)
+    pacer = Pacer()
     in_flight: set[Future] = set()
     outcomes: list[_Outcome] = []
     stop = None
@@ -237,9 +243,21 @@ def _send_all(campaign: Campaign, guard: SendGuard, email: CampaignEmail, transp
         if stop is None and claimed_total and time.monotonic() - started >= run_seconds:
             stop = Stop("budget", f"Paused after {run_seconds:.0f} s with messages still "
                         "pending, to stay inside the task's time limit; a new task carries on.")
+        granted = 0
         if stop is None and len(in_flight) < window:
-            wanted = list(islice(rows, window - len(in_flight)))
+            grant = pacer.take(window - len(in_flight))
+            if grant.day_full_until and Delivery.objects.filter(
+                    campaign=campaign, state=D.PENDING).exists():
+                stop = Stop("paused", "Paused: the relay's daily cap is reached; the rest "
+                            f"goes from {grant.day_full_until:%Y-%m-%d %H:%M} UTC.",
+                            until=grant.day_full_until)
+            granted = grant.count
+            wanted = list(islice(rows, granted))
         claimed = _record_and_claim(outcomes, wanted)
+        # Tokens for messages not handed over (none left, taken by another worker, or put
+        # back unsent) are given back to the day's cap.
+        pacer.give_back(granted - len(claimed)
+                        + sum(outcome.state == D.PENDING for outcome in outcomes))
         claimed_total += len(claimed)
         progress.add(outcomes)
         for job in claimed:
