@@ -28,6 +28,7 @@ from django.core.mail.message import (
     sanitize_address,
 )
 
+from pipeline.providers.dkim_signing import DkimSigner, load_private_key
 from pipeline.providers.message import RenderedEmail, personalize
 
 # Markers that survive the email package untouched: ASCII letters only, no folding points.
@@ -71,6 +72,16 @@ def _quoted_printable(text: str, *, open_end: bool) -> bytes:
 def sender_domain() -> str:
     """The domain of DEFAULT_FROM_EMAIL, for our Message-IDs."""
     return envelope_address(settings.DEFAULT_FROM_EMAIL).rsplit("@", 1)[-1]
+
+
+def configured_signer() -> DkimSigner | None:
+    """The DKIM signer of settings (DKIM_PRIVATE_KEY_FILE, DKIM_SELECTOR, DKIM_DOMAIN), or None
+    when no key is set."""
+    if not settings.DKIM_PRIVATE_KEY_FILE:
+        return None
+    return DkimSigner(key=load_private_key(settings.DKIM_PRIVATE_KEY_FILE),
+                      selector=settings.DKIM_SELECTOR,
+                      domain=settings.DKIM_DOMAIN or sender_domain())
 
 
 class _Body:
@@ -143,6 +154,8 @@ class CampaignEmail:
         self.html = _Body(html_part, html.escape)
         self.text = _Body(text_part, str)
         self.headers = {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        # Made once per prepared email (key loaded, tags laid out); each reader is signed.
+        self.signer = configured_signer()
         if rendered.preheader:
             self.headers["X-Preheader"] = rendered.preheader[:200]
         # Even places hold the fixed bytes, odd places the name of what goes between them.
@@ -185,6 +198,8 @@ class CampaignEmail:
         raw = b"".join(
             values[segment] if isinstance(segment, str) else segment for segment in self._segments
         )
+        if self.signer is not None:
+            raw = self.signer.sign(raw)
         prepared = PreparedEmail(
             raw=raw, envelope_to=to, subject=self.subject, body=text,
             from_email=self.from_email, to=[email],
