@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "pipeline.audience",
     "pipeline.publishing",
     "pipeline.campaigns",
+    "pipeline.engagement",
     "pipeline.importing",
     "workers",
     "wagtail.contrib.forms",

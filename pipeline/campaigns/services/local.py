@@ -43,6 +43,7 @@ from pipeline.campaigns.services.pacing import Pacer
 from pipeline.campaigns.services.send_guard import SendGuard, Stop
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
 from pipeline.campaigns.services.timing import campaign_expiry
+from pipeline.campaigns.services.tracking import Tracking, email_tracking
 from pipeline.providers.campaign_email import CampaignEmail, sender_domain
 from pipeline.providers.campaign_transport import MaybeSent, NotSent, open_transport
 from pipeline.providers.message import RenderedEmail, personalize
@@ -184,7 +185,10 @@ def _run_ledger(campaign: Campaign, worker: str) -> str:
     if lost:
         campaign_log(campaign=campaign, actor=worker,
                      reason=f"{lost} message(s) in flight during a crash marked uncertain.")
-    email = CampaignEmail(approved_copy(campaign))
+    # Links through engagement's counting redirect when the campaign counts clicks (a hook:
+    # campaigns knows nothing of the app that answers).
+    tracking = email_tracking(campaign=campaign, rendered=approved_copy(campaign))
+    email = CampaignEmail(tracking.rendered)
     guard = SendGuard(campaign, worker)
     stop = guard.check()
     if stop is None:
@@ -196,7 +200,7 @@ def _run_ledger(campaign: Campaign, worker: str) -> str:
             stop = Stop("trouble", str(error))
         else:
             try:
-                stop = _send_all(campaign, guard, email, transport)
+                stop = _send_all(campaign, guard, email, transport, tracking)
             finally:
                 transport.close()
     if stop is None:
@@ -223,7 +227,8 @@ def _run_ledger(campaign: Campaign, worker: str) -> str:
     return campaign.status
 
 
-def _send_all(campaign: Campaign, guard: SendGuard, email: CampaignEmail, transport) -> Stop | None:
+def _send_all(campaign: Campaign, guard: SendGuard, email: CampaignEmail, transport,
+              tracking: Tracking) -> Stop | None:
     """Keep up to the window in flight until every pending row is done or a stop comes."""
     window = ledger_window(transport.size)
     refill_below = max(window // 2, 1)
@@ -262,7 +267,7 @@ def _send_all(campaign: Campaign, guard: SendGuard, email: CampaignEmail, transp
         progress.add(outcomes)
         for job in claimed:
             in_flight.add(transport.submit(functools.partial(
-                _send_one, job=job, email=email, guard=guard)))
+                _send_one, job=job, email=email, guard=guard, tracking=tracking)))
         if not in_flight:
             if not wanted:
                 return stop
@@ -317,13 +322,15 @@ def _with_message_id(job: _Job) -> _Job:
     return _Job(job.pk, job.subscriber_id, job.email, message_id)
 
 
-def _send_one(channel, *, job: _Job, email: CampaignEmail, guard: SendGuard) -> _Outcome:
+def _send_one(channel, *, job: _Job, email: CampaignEmail, guard: SendGuard,
+              tracking: Tracking) -> _Outcome:
     """Runs in a sending thread: build this reader's bytes, hand them over, say what happened."""
     if guard.too_late():
         return _Outcome(job.pk, D.PENDING)  # never tried; the guard ends the campaign
     prepared = email.for_recipient(
         email=job.email, message_id=job.message_id,
         unsubscribe_url=unsubscribe_link(subscriber_id=job.subscriber_id, email=job.email),
+        reader_token=tracking.token_for(job.subscriber_id),
     )
     try:
         channel.send(prepared, envelope_from=email.envelope_from)
