@@ -11,6 +11,7 @@ import time_machine
 from django.conf import settings as django_settings
 from django.utils import timezone
 
+from config.settings.env import ConfigurationError, env_date, env_file, env_int, env_int_list
 from pipeline.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
 from pipeline.campaigns.services.campaigns import campaign_create_discount, campaign_schedule
 from pipeline.campaigns.services.pacing import KEY_PREFIX, Pacer, _storage, daily_cap
@@ -189,3 +190,31 @@ def test_daily_cap_pauses_and_the_next_days_finish_with_nothing_lost_or_doubled(
     assert sum(copies.values()) == 75
     reasons = list(campaign.transitions.values_list("reason", flat=True))
     assert any("Ledger written: 75 recipients" in reason for reason in reasons)
+
+
+@pytest.mark.parametrize("read, name, raw, expected", [
+    (lambda n: env_int(n, minimum=1), "CAMPAIGN_SMTP_RATE", "0", "a whole number of at least 1"),
+    (lambda n: env_int_list(n, minimum=1), "CAMPAIGN_SMTP_WARMUP", "50,lots",
+     "comma-separated whole numbers of at least 1"),
+    (env_date, "CAMPAIGN_SMTP_WARMUP_START", "1 March", "a date as YYYY-MM-DD"),
+    (env_file, "DKIM_PRIVATE_KEY_FILE", "/nonexistent/dkim.pem", "the path of a readable file"),
+])
+def test_bad_pacing_and_dkim_settings_are_refused_in_one_line(monkeypatch, read, name, raw,
+                                                              expected):
+    monkeypatch.setenv(name, raw)
+    with pytest.raises(ConfigurationError) as refused:
+        read(name)
+    assert f"{name} must be {expected}, not {raw!r}" in str(refused.value)
+
+
+def test_pacing_settings_read_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("CAMPAIGN_SMTP_WARMUP", "50, 100,200")
+    monkeypatch.setenv("CAMPAIGN_SMTP_WARMUP_START", "2026-03-01")
+    key = tmp_path / "dkim.pem"
+    key.write_text("pem")
+    monkeypatch.setenv("DKIM_PRIVATE_KEY_FILE", str(key))
+    assert env_int_list("CAMPAIGN_SMTP_WARMUP", minimum=1) == [50, 100, 200]
+    assert env_date("CAMPAIGN_SMTP_WARMUP_START") == date(2026, 3, 1)
+    assert env_file("DKIM_PRIVATE_KEY_FILE") == str(key)
+    monkeypatch.delenv("CAMPAIGN_SMTP_WARMUP")
+    assert env_int_list("CAMPAIGN_SMTP_WARMUP") == []
