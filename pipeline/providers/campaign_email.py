@@ -9,6 +9,10 @@ them per recipient. The bodies are encoded the way Django would, 8bit when every
 within RFC 5322's 998 characters, else quoted-printable (``binascii``, in C); the fixed pieces
 around the link are encoded once, and only the link is encoded per recipient.
 
+When a campaign counts clicks its links carry the reader's token (``READER_TAG``), a fifth
+per-reader place in both bodies; with a DKIM key set, each reader's bytes are signed last
+(pipeline/providers/dkim_signing.py), the signer made once per email.
+
 ``PreparedEmail`` carries those bytes through any Django email backend (file, console, locmem,
 SMTP) and still looks like the ``EmailMultiAlternatives`` it stands for (``to``, ``subject``,
 ``body``, ``alternatives``, ``extra_headers``), so tests and the file backend see what was sent.

@@ -1,8 +1,6 @@
 """DKIM: every local campaign email is signed, and what the SMTP sink receives verifies with
 dkimpy against the public key (its DNS lookup answered with the test's key record)."""
 
-import threading
-
 import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -15,24 +13,10 @@ from pipeline.campaigns.services.sending import campaign_send
 from pipeline.providers.campaign_email import configured_signer
 from pipeline.providers.dkim_signing import DkimConfigurationError, public_key_record
 from tests.support.factories import make_offer
-from tests.support.smtp_sink import CountingHandler, SmtpSink, use_smtp_server
+from tests.support.smtp_sink import KeepingHandler, SmtpSink, use_smtp_server
 from tests.support.subscribers import make_subscribers
 
 pytestmark = pytest.mark.django_db
-
-
-class KeepingHandler(CountingHandler):
-    """Counts like the sink's handler and keeps every message's bytes as received."""
-
-    def __init__(self):
-        super().__init__()
-        self.raw: list[bytes] = []
-        self.raw_lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.raw_lock:
-            self.raw.append(envelope.original_content or envelope.content)
-        return await super().handle_DATA(server, session, envelope)
 
 
 @pytest.fixture

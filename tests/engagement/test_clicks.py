@@ -2,6 +2,8 @@
 counted per link and reader, the report in the admin, and the attacks on the redirect (tampered
 token, another campaign's link, an arbitrary URL) answered 404 and never redirected elsewhere."""
 
+import email
+import email.policy
 import re
 from urllib.parse import urlsplit
 
@@ -18,9 +20,10 @@ from pipeline.campaigns.services.sending import campaign_send
 from pipeline.engagement.models import CampaignLink, CampaignOpen, LinkClick
 from pipeline.engagement.services.tokens import reader_token
 from tests.support.factories import make_offer
+from tests.support.smtp_sink import KeepingHandler, SmtpSink, use_smtp_server
 from tests.support.subscribers import make_subscribers
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 LANDING = "https://shop.example.com/offer?utm=partwork&x=1"
 TRACKED = re.compile(r"https?://[^\s\"<>]+/r/(\d+)/([\w.-]+)")
 
@@ -173,3 +176,27 @@ def test_no_open_pixel_unless_the_operator_turns_it_on(live_server, settings):
     assert requests.get(f"{live_server.url}/o/{token[:-1]}x.gif", timeout=10).status_code == 404
     opens = list(CampaignOpen.objects.values_list("campaign_id", "subscriber_id", "count"))
     assert opens == [(campaign.pk, subscribers[0].pk, 1)]
+
+
+def test_the_bytes_on_the_wire_carry_each_readers_tracked_links(settings):
+    """What the SMTP server receives (8bit or quoted-printable bodies alike) decodes to the
+    reader's own tracked links, with the unsubscribe link untouched."""
+    handler = KeepingHandler()
+    with SmtpSink(handler) as sink:
+        use_smtp_server(settings, sink.port)
+        campaign, subscribers, _ = _send(track=True, readers=4)
+    link = CampaignLink.objects.get(campaign=campaign, url=LANDING)
+    assert len(handler.raw) == 4
+    for raw in handler.raw:
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        to = str(message["To"])
+        subscriber = next(s for s in subscribers if s.email == to)
+        token = reader_token(campaign_id=campaign.pk, subscriber_id=subscriber.pk)
+        landing = f"{settings.BASE_URL}/r/{link.pk}/{token}"
+        text = message.get_body(("plain",)).get_content()
+        body = message.get_body(("html",)).get_content()
+        assert landing in text and f'href="{landing}"' in body
+        assert LANDING not in text and LANDING not in body
+        unsubscribe = str(message["List-Unsubscribe"]).strip("<>")
+        assert unsubscribe in text and f'href="{unsubscribe}"' in body
+        assert {found.group(2) for found in TRACKED.finditer(text + body)} == {token}
