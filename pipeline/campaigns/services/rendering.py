@@ -10,11 +10,12 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from wagtail.rich_text import expand_db_html
 
-from cms.selectors import public_url
+from cms.links import public_url
 from pipeline.campaigns.models import Campaign, CampaignKind
 from pipeline.campaigns.services.email_markup import absolute_url, absolutize, rich_text_to_plain
 from pipeline.campaigns.services.part_body import part_body_email
 from pipeline.campaigns.services.timing import offer_end_phrase, reader_time_zone
+from pipeline.campaigns.services.web_version import web_version_url
 from pipeline.providers.message import RenderedEmail
 
 
@@ -25,6 +26,7 @@ def _context(campaign: Campaign) -> tuple[str, dict]:
         "masthead": settings.WAGTAIL_SITE_NAME,
         "message_html": message_html,
         "message_text": rich_text_to_plain(message_html),
+        "web_version_url": web_version_url(campaign),
     }
     if campaign.kind == CampaignKind.ANNOUNCEMENT:
         part = campaign.part
