@@ -151,10 +151,12 @@ def test_a_discount_shows_its_code_only_while_the_offer_is_active(site, series):
     assert ended.status_code == 200
     assert CODE not in ended.text and CODE.lower() not in ended.text.lower()
     assert "This offer has ended" in ended.text and "no longer works" in ended.text
+    assert "(offer ended)" in ended.text  # where the code stood
 
     with time_machine.travel(offer.starts_at - timedelta(minutes=5), tick=False):
         early = get(url).text
     assert CODE.lower() not in early.lower() and "has not started yet" in early
+    assert "(not started yet)" in early and "(offer ended)" not in early
 
     with time_machine.travel(offer.ends_at - timedelta(minutes=1), tick=False):
         assert CODE in get(url).text  # the last minute still shows it

@@ -108,7 +108,8 @@ def strip_personal(markup: str) -> str:
 @dataclass(frozen=True)
 class OfferState:
     active: bool
-    notice: str  # empty while active
+    notice: str = ""  # empty while active
+    instead_of_code: str = "(offer ended)"
 
 
 def offer_state(campaign: Campaign, now: datetime) -> OfferState | None:
@@ -117,13 +118,13 @@ def offer_state(campaign: Campaign, now: datetime) -> OfferState | None:
         return None
     offer = campaign.offer
     if offer.is_active(now):
-        return OfferState(True, "")
+        return OfferState(True)
     tz = reader_time_zone(campaign)
     if offer.live and now < offer.starts_at:
         start = offer.starts_at.astimezone(tz)
         return OfferState(False, f"This offer has not started yet: it starts {start:%A} "
                           f"{start.day} {start:%B} at {start:%H:%M} {start.tzname()}. Its code "
-                          "is shown here from then.")
+                          "is shown here from then.", "(not started yet)")
     if offer.live:
         ends = offer_end_phrase(ends_at=offer.ends_at, tz=tz)
         return OfferState(False, f"This offer has ended (it ran until {ends}); its code no "
@@ -131,11 +132,11 @@ def offer_state(campaign: Campaign, now: datetime) -> OfferState | None:
     return OfferState(False, "This offer has ended; its code no longer works.")
 
 
-def _hide_code(markup: str, code: str) -> str:
+def _hide_code(markup: str, code: str, instead: str) -> str:
     if not code:
         return markup
     pattern = re.compile(rf"(?<![A-Za-z0-9]){re.escape(code)}(?![A-Za-z0-9])", re.I)
-    return pattern.sub("(offer ended)", markup)
+    return pattern.sub(instead, markup)
 
 
 def _notice_html(notice: str) -> str:
@@ -158,8 +159,8 @@ def web_version_page(*, campaign: Campaign, now: datetime) -> WebVersion:
     subject = campaign.sent_subject
     state = offer_state(campaign, now)
     if state is not None and not state.active:
-        markup = _hide_code(markup, campaign.offer.code)
-        subject = _hide_code(subject, campaign.offer.code)
+        markup = _hide_code(markup, campaign.offer.code, state.instead_of_code)
+        subject = _hide_code(subject, campaign.offer.code, state.instead_of_code)
         markup = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + _notice_html(state.notice),
                         markup, count=1)
     return WebVersion(subject=subject, html=markup)
