@@ -107,7 +107,7 @@ def list_active_offers(request):
 
 @router.get(
     "/preview/{token}",
-    response={200: PartDetail, 404: ErrorOut},
+    response={200: PartDetail, 404: ErrorOut, 422: ValidationErrorOut},
     tags=["content"],
     summary="A part's draft (its latest revision) for a front end's preview",
     description="The token comes from an editor's preview in the admin (FRONTEND_PREVIEW_URL): "
