@@ -21,7 +21,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from pipeline.campaigns.models import Delivery, DeliveryState
-from pipeline.deliverability.models import DeliverabilityEvent, EventKind
+from pipeline.deliverability.models import DeliverabilityEvent, EventKind, EventSource
 from pipeline.subscribers.email_address import normalize_email
 from pipeline.subscribers.models import ConsentSource, Subscriber, SubscriberStatus
 from pipeline.subscribers.services import subscriber_status_change, subscriber_unsubscribe
@@ -52,7 +52,7 @@ def _address(email: str) -> str:
         return (email or "").strip().lower()
 
 
-def _find_delivery(report: Report) -> Delivery | None:
+def _find_delivery(report: Report, *, by_address: bool) -> Delivery | None:
     if report.delivery_id is not None:
         found = Delivery.objects.filter(pk=report.delivery_id).first()
         if found:
@@ -63,21 +63,29 @@ def _find_delivery(report: Report) -> Delivery | None:
         found = Delivery.objects.filter(message_id=wanted).order_by("-pk").first()
         if found:
             return found
-    if report.email:
+    if report.email and by_address:
         # A webhook that names only the address: its latest delivery (for the campaign report).
         return (Delivery.objects.filter(email=_address(report.email), state=DeliveryState.SENT)
                 .order_by("-pk").first())
     return None
 
 
-def event_record(*, source: str, report: Report) -> DeliverabilityEvent | None:
-    """Record the report and apply its rule, once; None when it was recorded before."""
-    delivery = _find_delivery(report)
+def event_record(*, source: str, report: Report, by_address: bool = True
+                 ) -> DeliverabilityEvent | None:
+    """Record the report and apply its rule, once; None when it was recorded before.
+
+    ``by_address`` False (the bounce mailbox, where anyone can send a message): a report that
+    names no delivery of ours by its return path or Message-ID is recorded but changes nobody,
+    since the address in it proves nothing."""
+    delivery = _find_delivery(report, by_address=by_address)
     if delivery is not None:
         subscriber_id, email = delivery.subscriber_id, delivery.email
     else:
         email = _address(report.email)
-        subscriber_id = Subscriber.objects.filter(email=email).values_list("pk", flat=True).first()
+        subscriber_id = None
+        if by_address:
+            subscriber_id = (Subscriber.objects.filter(email=email)
+                             .values_list("pk", flat=True).first())
     now = timezone.now()
     with transaction.atomic():
         subscriber = None
@@ -121,6 +129,8 @@ def _clean(subscriber: Subscriber, event: DeliverabilityEvent, why: str) -> str:
 
 
 def _apply_rule(event: DeliverabilityEvent, subscriber: Subscriber | None) -> str:
+    if subscriber is None and event.source == EventSource.MAILBOX:
+        return "Names no delivery of ours (no valid return path or Message-ID): nothing changed."
     if subscriber is None:
         return "Not an address on the list: nothing changed."
     if event.kind == K.HARD_BOUNCE:

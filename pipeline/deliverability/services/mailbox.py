@@ -93,7 +93,8 @@ def bounce_mailbox_handle(raw: bytes) -> tuple[str, int]:
     with transaction.atomic():
         if MailboxMessage.objects.filter(key=key).exists():
             return "seen", 0
-        recorded = [event for event in (event_record(source=EventSource.MAILBOX, report=report)
+        recorded = [event for event in (event_record(source=EventSource.MAILBOX, report=report,
+                                                     by_address=False)
                                         for report in parsed.reports) if event is not None]
         outcome = f"{parsed.kind}: {parsed.why}"
         if recorded:

@@ -22,6 +22,7 @@ import email
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import UTC
 from email.message import Message
 from email.utils import getaddresses, parsedate_to_datetime
 
@@ -129,9 +130,10 @@ def _value(block: Message, name: str) -> str:
 
 def _date(message: Message):
     try:
-        return parsedate_to_datetime(message.get("Date") or "")
+        when = parsedate_to_datetime(message.get("Date") or "")
     except (TypeError, ValueError, IndexError):
         return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)  # "-0000": UTC, origin unknown
 
 
 def _original_message_ids(message: Message, everything: str) -> list[str]:
@@ -189,10 +191,11 @@ def _parse(message: Message, raw: bytes) -> Parsed:
         return _feedback(message, report)
     if report_type == "delivery-status":
         return _dsn(message, report)
-    if _is_auto_reply(message):
-        return Parsed("ignored", "An auto-reply (out of office, vacation), not a bounce.")
+    # Bounces carry Auto-Submitted too (RFC 3834), so the sender and wording decide first.
     if _looks_like_bounce(message):
         return _text_bounce(message, everything, report)
+    if _is_auto_reply(message):
+        return Parsed("ignored", "An auto-reply (out of office, vacation), not a bounce.")
     return Parsed("unrecognised", "Neither a bounce nor a complaint report we recognise.")
 
 
@@ -266,6 +269,8 @@ def _is_auto_reply(message: Message) -> bool:
 
 def _looks_like_bounce(message: Message) -> bool:
     sender = str(message.get("From") or "")
+    if _AUTO_REPLY_SUBJECTS.search(str(message.get("Subject") or "").strip()):
+        return False
     return bool(_BOUNCE_SENDERS.search(sender)
                 or _BOUNCE_SUBJECTS.search(str(message.get("Subject") or ""))
                 or (message.get("Return-Path") or "").strip() == "<>")
