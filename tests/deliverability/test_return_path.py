@@ -1,7 +1,5 @@
 """VERP: the envelope sender of each local delivery names it, signed; the sink sees it."""
 
-import email
-
 import pytest
 from django.utils import timezone
 
@@ -13,6 +11,7 @@ from pipeline.campaigns.services.return_path import (
     return_path,
 )
 from pipeline.campaigns.services.sending import campaign_send
+from tests.support.envelopes import EnvelopeHandler
 from tests.support.factories import make_offer
 from tests.support.smtp_sink import SmtpSink, use_smtp_server
 from tests.support.subscribers import make_subscribers
@@ -47,19 +46,8 @@ def test_forged_or_foreign_return_paths_name_no_delivery(settings):
     assert return_path(77) != address
 
 
-class _EnvelopeHandler:
-    def __init__(self):
-        self.envelopes = []  # (mail_from, rcpt, message-id)
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content)
-        for rcpt in envelope.rcpt_tos:
-            self.envelopes.append((envelope.mail_from, rcpt, message["Message-ID"]))
-        return "250 OK"
-
-
 def test_each_smtp_delivery_goes_out_with_its_own_signed_return_path(series, settings):
-    handler = _EnvelopeHandler()
+    handler = EnvelopeHandler()
     with SmtpSink(handler) as sink:
         use_smtp_server(settings, sink.port)
         make_subscribers(6, series=[series])
@@ -68,20 +56,20 @@ def test_each_smtp_delivery_goes_out_with_its_own_signed_return_path(series, set
         campaign_send(campaign_id=campaign.pk)
     deliveries = {d.email: d for d in Delivery.objects.filter(campaign=campaign)}
     assert len(handler.envelopes) == 6
-    for mail_from, rcpt, message_id in handler.envelopes:
-        delivery = deliveries[rcpt]
-        assert mail_from == return_path(delivery.pk)
-        assert delivery_id_from_return_path(mail_from) == delivery.pk
-        assert message_id == delivery.message_id
+    for envelope in handler.envelopes:
+        delivery = deliveries[envelope.rcpt]
+        assert envelope.mail_from == return_path(delivery.pk)
+        assert delivery_id_from_return_path(envelope.mail_from) == delivery.pk
+        assert envelope.message_id == delivery.message_id
 
 
 def test_without_a_bounce_domain_the_envelope_sender_is_the_from_address(series, settings):
     settings.BOUNCE_DOMAIN = None
-    handler = _EnvelopeHandler()
+    handler = EnvelopeHandler()
     with SmtpSink(handler) as sink:
         use_smtp_server(settings, sink.port)
         make_subscribers(2, series=[series])
         campaign = campaign_create_discount(offer=make_offer(), name="Plain", send_at=None)
         assert campaign_schedule(campaign=campaign, send_at=timezone.now(), actor="ed").ok
         campaign_send(campaign_id=campaign.pk)
-    assert {mail_from for mail_from, _, _ in handler.envelopes} == {"news@partwork.localhost"}
+    assert {e.mail_from for e in handler.envelopes} == {"news@partwork.localhost"}
