@@ -1,7 +1,10 @@
 """The bounce mailbox: committed real-world-shaped samples delivered into a real IMAP server
 (Dovecot), the poll run, events recorded against their deliveries, messages moved or deleted."""
 
+import io
+
 import pytest
+from django.core.management import CommandError, call_command
 
 from pipeline.deliverability.models import DeliverabilityEvent, EventKind, MailboxMessage
 from pipeline.deliverability.services.mailbox import (
@@ -10,7 +13,7 @@ from pipeline.deliverability.services.mailbox import (
     bounce_mailbox_poll,
 )
 from pipeline.subscribers.models import ConsentKind, ConsentSource, SubscriberStatus
-from tests.deliverability.conftest import bounce_for, delivered
+from tests.support.bounces import bounce_for, delivered
 from tests.support.subscribers import make_subscribers
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +131,19 @@ def test_a_wrong_password_is_a_clear_error_and_leaves_the_mail(imap, settings, s
 def test_the_poll_is_off_until_the_mailbox_is_configured(settings):
     settings.BOUNCE_IMAP_HOST = None
     assert bounce_mailbox_poll().configured is False
+
+
+def test_the_poll_bounces_command_reports_what_it_did(imap, sent_campaign):
+    (reader,) = make_subscribers(1)
+    imap.deliver(bounce_for("exim_failed.eml", delivered(sent_campaign, reader)),
+                 bounce_for("out_of_office.eml", delivered(sent_campaign, make_subscribers(
+                     1, prefix="away")[0])))
+    out = io.StringIO()
+    call_command("poll_bounces", stdout=out)
+    assert "2 message(s) read: 1 event(s) recorded, 1 ignored" in out.getvalue()
+
+
+def test_the_poll_bounces_command_says_what_is_missing(settings):
+    settings.BOUNCE_IMAP_HOST = None
+    with pytest.raises(CommandError, match="BOUNCE_IMAP_HOST"):
+        call_command("poll_bounces")

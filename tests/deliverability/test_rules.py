@@ -12,7 +12,7 @@ from pipeline.campaigns.services.campaigns import campaign_create_discount, camp
 from pipeline.deliverability.models import DeliverabilityEvent, EventKind, EventSource
 from pipeline.deliverability.services.events import Report, event_record
 from pipeline.subscribers.models import ConsentKind, SubscriberStatus
-from tests.deliverability.conftest import delivered
+from tests.support.bounces import delivered
 from tests.support.factories import make_offer
 from tests.support.mailchimp import fast_client
 from tests.support.subscribers import make_subscribers

@@ -14,7 +14,7 @@ import requests
 from pipeline.campaigns.services.return_path import return_path
 from pipeline.deliverability.models import DeliverabilityEvent, EventKind, SnsMessage
 from pipeline.subscribers.models import ConsentSource, SubscriberStatus
-from tests.deliverability.conftest import delivered
+from tests.support.bounces import delivered
 from tests.support.sns import TOPIC, FakeSns, ses_bounce, ses_complaint, signing_pair
 from tests.support.subscribers import make_subscribers
 

@@ -14,7 +14,7 @@ import ipaddress
 import logging
 import socket
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -39,7 +39,6 @@ class PollResult:
     ignored: int = 0
     unrecognised: int = 0
     already_seen: int = 0
-    outcomes: list[str] = field(default_factory=list)
 
 
 def mailbox_configured() -> bool:
