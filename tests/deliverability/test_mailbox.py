@@ -2,10 +2,13 @@
 (Dovecot), the poll run, events recorded against their deliveries, messages moved or deleted."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
+from config.health import check_bounce_mailbox
 from pipeline.deliverability.models import DeliverabilityEvent, EventKind, MailboxMessage
 from pipeline.deliverability.services.mailbox import (
     MailboxError,
@@ -147,3 +150,20 @@ def test_the_poll_bounces_command_says_what_is_missing(settings):
     settings.BOUNCE_IMAP_HOST = None
     with pytest.raises(CommandError, match="BOUNCE_IMAP_HOST"):
         call_command("poll_bounces")
+
+
+def test_polls_failing_for_a_quarter_of_an_hour_raise_the_health_alert(
+        imap, settings, time_machine):
+    settings.BOUNCE_IMAP_PASSWORD = "wrong"
+    time_machine.move_to(timezone.now(), tick=False)
+    with pytest.raises(MailboxError):
+        bounce_mailbox_poll()
+    assert check_bounce_mailbox().ok  # one failure is not an alert
+    time_machine.shift(timedelta(minutes=16))
+    with pytest.raises(MailboxError):
+        bounce_mailbox_poll()
+    check = check_bounce_mailbox()
+    assert not check.ok and "AUTHENTICATIONFAILED" in check.detail.upper()
+    settings.BOUNCE_IMAP_PASSWORD = imap.password
+    bounce_mailbox_poll()
+    assert check_bounce_mailbox().ok

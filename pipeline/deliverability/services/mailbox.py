@@ -17,7 +17,9 @@ import ssl
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from pipeline.deliverability.models import EventSource, MailboxMessage
 from pipeline.deliverability.services.events import event_record
@@ -25,6 +27,7 @@ from pipeline.deliverability.services.parsing import parse_mailbox_message
 
 logger = logging.getLogger(__name__)
 TIMEOUT = 30
+HEARTBEAT_KEY = "deliverability:bounce-mailbox-heartbeat"
 
 
 class MailboxError(Exception):
@@ -107,10 +110,35 @@ def bounce_mailbox_handle(raw: bytes) -> tuple[str, int]:
     return parsed.kind, len(recorded)
 
 
+def bounce_mailbox_heartbeat() -> dict:
+    """For the health check: the last successful poll, and since when polls fail (and why)."""
+    return cache.get(HEARTBEAT_KEY) or {}
+
+
+def _beat(*, error: str = "") -> None:
+    beat, now = bounce_mailbox_heartbeat(), timezone.now()
+    if error:
+        beat.setdefault("failing_since", now)
+        beat["last_error"] = error[:300]
+    else:
+        beat = {"last_success_at": now}
+    cache.set(HEARTBEAT_KEY, beat, timeout=None)
+
+
 def bounce_mailbox_poll(*, limit: int | None = None) -> PollResult:
     """Read up to ``limit`` (``BOUNCE_POLL_BATCH``) messages, record them, move or delete them."""
     if not mailbox_configured():
         return PollResult(configured=False)
+    try:
+        result = _poll(limit)
+    except MailboxError as error:
+        _beat(error=str(error))
+        raise
+    _beat()
+    return result
+
+
+def _poll(limit: int | None) -> PollResult:
     result = PollResult()
     client = _connect()
     try:
