@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from config.health import check_bounce_mailbox
 from pipeline.deliverability.models import DeliverabilityEvent, EventKind, MailboxMessage
+from pipeline.deliverability.services import mailbox
 from pipeline.deliverability.services.mailbox import (
     MailboxError,
     bounce_mailbox_handle,
@@ -167,3 +168,19 @@ def test_polls_failing_for_a_quarter_of_an_hour_raise_the_health_alert(
     settings.BOUNCE_IMAP_PASSWORD = imap.password
     bounce_mailbox_poll()
     assert check_bounce_mailbox().ok
+
+
+def test_without_imap_move_messages_are_copied_then_expunged(imap, sent_campaign, monkeypatch):
+    connect = mailbox._connect
+
+    def without_move():
+        client = connect()
+        client.capabilities = tuple(c for c in client.capabilities if c != "MOVE")
+        return client
+
+    monkeypatch.setattr(mailbox, "_connect", without_move)
+    readers = make_subscribers(3)
+    imap.deliver(*[bounce_for("qmail_permanent.eml", delivered(sent_campaign, r))
+                   for r in readers])
+    assert bounce_mailbox_poll().events == 3
+    assert imap.count("INBOX") == 0 and imap.count("Processed") == 3

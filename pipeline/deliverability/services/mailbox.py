@@ -5,7 +5,9 @@ recorded together with a MailboxMessage row naming it, in one transaction; only 
 commit is the message moved to ``BOUNCE_IMAP_PROCESSED_FOLDER`` (or deleted). A poll killed
 between the two leaves the message in place: the next poll finds its row and only moves it.
 The same message read twice, or by two polls at once, records nothing twice (events are unique
-per source and key; the message row is unique per key).
+per source and key; the message row is unique per key). Moving is IMAP MOVE where the server
+offers it, else COPY and a \\Deleted flag, expunged at the end of the poll; messages a killed
+poll left flagged are expunged at the start of the next one, never read again.
 """
 
 import contextlib
@@ -72,6 +74,10 @@ def _connect() -> imaplib.IMAP4:
             if security == "starttls":
                 client.starttls(ssl_context=context)
         client.login(settings.BOUNCE_IMAP_USER, settings.BOUNCE_IMAP_PASSWORD)
+        # Servers announce more after login (MOVE, UIDPLUS); imaplib keeps the first list.
+        kind, data = client.capability()
+        if kind == "OK" and data and data[0]:
+            client.capabilities = tuple(data[0].decode("ascii", "replace").upper().split())
     except (OSError, imaplib.IMAP4.error, ssl.SSLError) as error:
         raise MailboxError(f"Bounce mailbox {host}:{port} ({security}): {error}") from error
     return client
@@ -146,7 +152,9 @@ def _poll(limit: int | None) -> PollResult:
         target = settings.BOUNCE_IMAP_PROCESSED_FOLDER
         if not settings.BOUNCE_IMAP_DELETE:
             client.create(_quote(target))  # NO when it exists already: fine
-        uids = _check(client.uid("SEARCH", None, "ALL"), "SEARCH")[0].split()
+        # Messages a killed poll copied and flagged but did not expunge: already handled.
+        client.expunge()
+        uids = _check(client.uid("SEARCH", None, "UNDELETED"), "SEARCH")[0].split()
         for uid in uids[: limit or settings.BOUNCE_POLL_BATCH]:
             data = _check(client.uid("FETCH", uid, "(BODY.PEEK[])"), "FETCH")
             raw = next((item[1] for item in data if isinstance(item, tuple)), None)
