@@ -19,6 +19,8 @@ from pipeline.deliverability.services.mailbox import (
 from pipeline.subscribers.models import ConsentKind, ConsentSource, SubscriberStatus
 from tests.support.bounces import bounce_for, delivered
 from tests.support.subscribers import make_subscribers
+from workers.celery_app import app as celery_app
+from workers.tasks.deliverability import poll_bounce_mailbox
 
 pytestmark = pytest.mark.django_db
 K = EventKind
@@ -184,3 +186,12 @@ def test_without_imap_move_messages_are_copied_then_expunged(imap, sent_campaign
                    for r in readers])
     assert bounce_mailbox_poll().events == 3
     assert imap.count("INBOX") == 0 and imap.count("Processed") == 3
+
+
+def test_beat_runs_the_poll_task_on_the_mail_queue(settings):
+    entry = celery_app.conf.beat_schedule["bounce-mailbox-poll"]
+    assert entry["task"] == poll_bounce_mailbox.name
+    assert entry["schedule"] == settings.BOUNCE_POLL_INTERVAL
+    assert poll_bounce_mailbox.queue_name == "mail"
+    settings.BOUNCE_IMAP_HOST = None
+    assert poll_bounce_mailbox() == {"configured": False, "read": 0, "events": 0}
