@@ -70,6 +70,7 @@ def test_each_task_lands_in_the_queue_it_names():
         "workers.tasks.audience.sync_audience": "mail",
         "workers.tasks.subscribers.send_confirmation": "mail",
         "workers.tasks.subscribers.sweep_confirmations": "publishing",
+        "workers.tasks.deliverability.poll_bounce_mailbox": "mail",
     }
     assert {name: task.queue_name for name, task in ours.items()} == expected
     ids_taken = {  # the tasks that load a row by id
