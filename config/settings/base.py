@@ -235,6 +235,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # The beat entries (workers/celery_app.py) and the health check's patience with the sweep.
 PUBLISHING_SWEEP_INTERVAL = env_float("PUBLISHING_SWEEP_INTERVAL", positive=True)
 PUBLISHING_SWEEP_EXPIRES = env_float("PUBLISHING_SWEEP_EXPIRES", positive=True)
+PUBLISHING_ON_TIME_HORIZON = env_float("PUBLISHING_ON_TIME_HORIZON", positive=True)
 HEALTH_SWEEP_MAX_AGE_SECONDS = env_int("HEALTH_SWEEP_MAX_AGE_SECONDS", minimum=1)
 # /metrics and /health/alerts/ (config/ops_views.py): the token, and how long one scrape's
 # database gauges are reused (each scrape must not aggregate the whole delivery table).
