@@ -18,6 +18,7 @@ def sweep() -> dict:
 
 
 @shared_task(queue_name="publishing", soft_time_limit=60, time_limit=90)
-def publish_on_time(revision_id: int) -> str:
+def publish_on_time(revision_id: int) -> dict:
     """Publish one revision at its go-live moment (queued with an ETA by arming)."""
-    return revision_publish_on_time(revision_id=revision_id)
+    return {"revision_id": revision_id,
+            "outcome": revision_publish_on_time(revision_id=revision_id)}
