@@ -235,9 +235,13 @@ CELERY_TASK_ANNOTATIONS = {"*": {"retry_backoff_max": 300, "retry_jitter": True}
 # while it is still legitimately waiting or running (tests/workers/test_celery_config.py).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Wagtail's background chores (search and reference index, ...) run on the workers after the
+# transaction that queued them, not inside every publish (workers/django_tasks_backend.py).
+TASKS = {"default": {"BACKEND": "workers.django_tasks_backend.CeleryBackend"}}
 # The beat entries (workers/celery_app.py) and the health check's patience with the sweep.
 PUBLISHING_SWEEP_INTERVAL = env_float("PUBLISHING_SWEEP_INTERVAL", positive=True)
 PUBLISHING_SWEEP_EXPIRES = env_float("PUBLISHING_SWEEP_EXPIRES", positive=True)
+PUBLISHING_ON_TIME_HORIZON = env_float("PUBLISHING_ON_TIME_HORIZON", positive=True)
 HEALTH_SWEEP_MAX_AGE_SECONDS = env_int("HEALTH_SWEEP_MAX_AGE_SECONDS", minimum=1)
 # /metrics and /health/alerts/ (config/ops_views.py): the token, and how long one scrape's
 # database gauges are reused (each scrape must not aggregate the whole delivery table).

@@ -97,6 +97,10 @@ VARIABLES = {
         # Sweeps and health
         Variable("PUBLISHING_SWEEP_INTERVAL", "1", "Seconds between two publishing sweeps "
                  "(beat)."),
+        Variable("PUBLISHING_ON_TIME_HORIZON", "120", "Seconds ahead of its go-live time that a "
+                 "scheduled revision gets a task queued for that moment (ETA); later ones are "
+                 "queued by the sweep as they come within it. Keep it well under the broker's "
+                 "visibility timeout."),
         Variable("PUBLISHING_SWEEP_EXPIRES", "10", "Seconds after which a sweep nobody started "
                  "is dropped (the next one does its work)."),
         Variable("HEALTH_SWEEP_MAX_AGE_SECONDS", "30", "The health check fails when the "
