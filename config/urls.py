@@ -17,6 +17,8 @@ urlpatterns = [
     path("api/", api.urls),
     path("hooks/", include("pipeline.audience.urls")),
     path("", include("pipeline.engagement.urls")),  # /r/ click redirect, /o/ open pixel
+    path("hooks/", include("pipeline.deliverability.urls")),
+    path("email/", include("pipeline.campaigns.urls")),
     path("feeds/<str:slug>/rss/", SeriesRssFeed(), name="series-rss"),
     path("feeds/<str:slug>/atom/", SeriesAtomFeed(), name="series-atom"),
 ]

@@ -45,6 +45,17 @@ VARIABLES = {
                  "(production's Strict-Transport-Security, with includeSubDomains and preload)."),
         Variable("BASE_URL", "http://127.0.0.1:8000", "Public base URL for links in the API, "
                  "feeds and emails."),
+        Variable("FRONTEND_URL", None, "URL of a part on the front end, with {series} (the "
+                 "series' slug) and {part} (the part's number), e.g. "
+                 "https://read.example.org/{series}/{part}/; every public link to a part (API, "
+                 "feeds, emails, web versions) uses it; Wagtail's page under BASE_URL when unset."),
+        Variable("FRONTEND_SERIES_URL", None, "URL of a series on the front end, with {series}, "
+                 "e.g. https://read.example.org/{series}/; Wagtail's page under BASE_URL when "
+                 "unset."),
+        Variable("FRONTEND_PREVIEW_URL", None, "Front end's draft preview, with {token}, e.g. "
+                 "https://read.example.org/preview/{token}; it reads GET /api/preview/{token}. "
+                 "When unset the editor's preview has no front-end mode."),
+        Variable("PREVIEW_TOKEN_MAX_AGE", "30m", "How long a draft preview token works."),
         Variable("WAGTAIL_SITE_NAME", "Partwork", "Site name in the admin, in email mastheads "
                  "and as the sender's name."),
         Variable("EMAIL_URL", None, "SMTP server as smtp://user:pass@host:port (smtps:// or "
@@ -97,6 +108,10 @@ VARIABLES = {
         # Sweeps and health
         Variable("PUBLISHING_SWEEP_INTERVAL", "1", "Seconds between two publishing sweeps "
                  "(beat)."),
+        Variable("PUBLISHING_ON_TIME_HORIZON", "120", "Seconds ahead of its go-live time that a "
+                 "scheduled revision gets a task queued for that moment (ETA); later ones are "
+                 "queued by the sweep as they come within it. Keep it well under the broker's "
+                 "visibility timeout."),
         Variable("PUBLISHING_SWEEP_EXPIRES", "10", "Seconds after which a sweep nobody started "
                  "is dropped (the next one does its work)."),
         Variable("HEALTH_SWEEP_MAX_AGE_SECONDS", "30", "The health check fails when the "
@@ -150,6 +165,42 @@ VARIABLES = {
                  "DEFAULT_FROM_EMAIL when unset."),
         Variable("CAMPAIGN_OPEN_TRACKING", "off", "on: campaigns that count clicks also carry a "
                  "1x1 image that counts opens per reader. Off by default."),
+        # Bounces and complaints (pipeline/deliverability)
+        Variable("BOUNCE_DOMAIN", None, "Domain of the per-message return path of SMTP "
+                 "campaign email (VERP: MAILBOX+<signed delivery id>@DOMAIN), whose mail must "
+                 "reach the bounce mailbox; the envelope sender stays DEFAULT_FROM_EMAIL's "
+                 "address when unset."),
+        Variable("BOUNCE_MAILBOX", "bounces", "Local part of the return path (before the +)."),
+        Variable("BOUNCE_IMAP_HOST", None, "IMAP server of the bounce mailbox; the mailbox is "
+                 "not polled when unset."),
+        Variable("BOUNCE_IMAP_PORT", "993", "Its port (993 for tls, 143 for starttls)."),
+        Variable("BOUNCE_IMAP_SECURITY", "tls", "tls (IMAPS), starttls, or plain (refused "
+                 "except to a loopback address)."),
+        Variable("BOUNCE_IMAP_USER", None, "Login of the bounce mailbox."),
+        Variable("BOUNCE_IMAP_PASSWORD", None, "Password of the bounce mailbox."),
+        Variable("BOUNCE_IMAP_FOLDER", "INBOX", "Folder read for bounces and complaint "
+                 "reports."),
+        Variable("BOUNCE_IMAP_PROCESSED_FOLDER", "Processed", "Folder processed messages are "
+                 "moved to (made when missing), unless BOUNCE_IMAP_DELETE is on."),
+        Variable("BOUNCE_IMAP_DELETE", "false", "Delete processed messages instead of moving "
+                 "them."),
+        Variable("BOUNCE_POLL_INTERVAL", "60", "Seconds between two polls of the bounce "
+                 "mailbox (beat)."),
+        Variable("BOUNCE_POLL_BATCH", "200", "Messages read at most per poll."),
+        Variable("BOUNCE_SOFT_LIMIT", "3", "Soft bounces (mailbox full, server busy...) within "
+                 "BOUNCE_SOFT_WINDOW after which an address is cleaned."),
+        Variable("BOUNCE_SOFT_WINDOW", "30d", "The window soft bounces are counted in."),
+        Variable("SES_SNS_TOPIC_ARNS", None, "Comma-separated ARNs of the SNS topics Amazon SES "
+                 "publishes bounces and complaints to; /hooks/ses/ refuses everything when "
+                 "unset."),
+        Variable("SES_SNS_CERT_URL_PATTERN", r"https://sns\.[a-z0-9-]+\.amazonaws\.com/",
+                 "Regular expression the start of an SNS SigningCertURL or SubscribeURL "
+                 "(scheme, host and port) must match; nothing else is ever fetched."),
+        Variable("SES_SNS_MAX_AGE", "1h", "SNS messages older than this (by their Timestamp) "
+                 "are refused as replays."),
+        Variable("POSTMARK_WEBHOOK_AUTH", None, "user:password Postmark's bounce and spam "
+                 "complaint webhooks send (HTTP basic auth, set in the webhook URL); "
+                 "/hooks/postmark/ refuses everything when unset."),
     ]
 }
 
@@ -295,3 +346,15 @@ def require(*names: str) -> None:
             "Partwork refuses to start: set " + ", ".join(missing) + " in the environment "
             "(see .env.example)."
         )
+
+
+def env_url_pattern(name: str, *placeholders: str) -> str | None:
+    """An http(s) URL pattern holding every one of ``placeholders`` (e.g. ``{series}``)."""
+    value = env(name)
+    if value is None:
+        return None
+    missing = [p for p in placeholders if "{" + p + "}" not in value]
+    if missing or not re.match(r"https?://[^/{}]+", value):
+        wanted = " and ".join("{" + p + "}" for p in placeholders)
+        raise _refuse(name, f"an http(s) URL holding {wanted}", value)
+    return value

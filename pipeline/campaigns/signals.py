@@ -13,3 +13,6 @@ from django.dispatch import Signal
 
 campaign_due = Signal()  # kwargs: campaign_id, send_at
 local_email_preparing = Signal()  # kwargs: campaign, rendered; answers: Tracking or None
+# Sent when a campaign's report is assembled; upper apps that know more about what readers did
+# (bounces, complaints) answer with {"title": str, "lines": [(label, value), ...]}.
+campaign_report_requested = Signal()  # kwargs: campaign_id, provider

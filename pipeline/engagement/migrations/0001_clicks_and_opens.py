@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('campaigns', '0003_campaign_track_clicks'),
+        ('campaigns', '0004_campaign_track_clicks'),
         ('subscribers', '0002_confirmation_sending'),
     ]
 

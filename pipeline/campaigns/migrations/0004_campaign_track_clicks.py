@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0002_part_deletion_keeps_sent_campaigns'),
+        ('campaigns', '0003_web_version_token'),
     ]
 
     operations = [
