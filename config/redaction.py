@@ -4,8 +4,9 @@ These URLs carry a secret in their path: the Mailchimp list webhook
 (``/hooks/mailchimp/<MAILCHIMP_WEBHOOK_SECRET>/``, the whole authentication of unsigned webhooks),
 the subscriber links (``/api/subscribers/{confirm,preferences,unsubscribe}/<signed token>``),
 the admin's password reset links (``/admin/password_reset/confirm/<uid>/<token>/``), draft
-previews (``/api/preview/<signed token>``) and campaigns' web versions (``/email/<token>/``; a
-series' archive, ``/email/series/<slug>/``, is not secret);
+previews (``/api/preview/<signed token>``), campaigns' web versions (``/email/<token>/``; a
+series' archive, ``/email/series/<slug>/``, is not secret), and the readers' tokens in tracked
+links and the open pixel (``/r/<link id>/<token>``, ``/o/<token>.gif``);
 tests/config/test_log_redaction.py fails when a route with a token or secret is not covered.
 ``RedactSecrets`` is a logging filter that replaces those path segments with ``[redacted]`` in the
 message, in any extra attribute (Django's ``django.request`` logger attaches the request) and in
@@ -24,7 +25,7 @@ REDACTED = "[redacted]"
 _SEGMENT = r"[^/?#\s\"'<>]+"
 SECRET_PATHS = re.compile(
     rf"(/hooks/mailchimp/|/api/subscribers/(?:confirm|preferences|unsubscribe)/"
-    rf"|/api/preview/|/email/(?!series/)"
+    rf"|/api/preview/|/email/(?!series/)|/r/[^/?#\s]+/|/o/"
     rf"|/password_reset/confirm/){_SEGMENT}(?:/{_SEGMENT})?"
 )
 

@@ -12,9 +12,12 @@ from config.settings.env import (
     ConfigurationError,
     env,
     env_bool,
+    env_date,
     env_duration,
+    env_file,
     env_float,
     env_int,
+    env_int_list,
     env_list,
     env_networks,
     env_rate,
@@ -49,6 +52,7 @@ INSTALLED_APPS = [
     "pipeline.audience",
     "pipeline.publishing",
     "pipeline.campaigns",
+    "pipeline.engagement",
     "pipeline.importing",
     "pipeline.deliverability",
     "workers",
@@ -271,6 +275,19 @@ CAMPAIGN_SMTP_MESSAGES_PER_CONNECTION = env_int("CAMPAIGN_SMTP_MESSAGES_PER_CONN
                                                 minimum=1)
 CAMPAIGN_LEDGER_WINDOW = env_int("CAMPAIGN_LEDGER_WINDOW", minimum=1)  # None: 2 per session
 CAMPAIGN_SEND_RUN_SECONDS = env_float("CAMPAIGN_SEND_RUN_SECONDS")
+# Pacing of local (SMTP) sending, shared by every mail worker through Redis
+# (pipeline/campaigns/services/pacing.py); all off by default.
+CAMPAIGN_SMTP_RATE = env_int("CAMPAIGN_SMTP_RATE", minimum=1)
+CAMPAIGN_SMTP_DAILY_CAP = env_int("CAMPAIGN_SMTP_DAILY_CAP", minimum=1)
+CAMPAIGN_SMTP_WARMUP = env_int_list("CAMPAIGN_SMTP_WARMUP", minimum=1)
+CAMPAIGN_SMTP_WARMUP_START = env_date("CAMPAIGN_SMTP_WARMUP_START")
+# DKIM signing of local campaign email (pipeline/providers/dkim_signing.py); off when no key.
+DKIM_PRIVATE_KEY_FILE = env_file("DKIM_PRIVATE_KEY_FILE")
+DKIM_SELECTOR = env("DKIM_SELECTOR")
+DKIM_DOMAIN = env("DKIM_DOMAIN")
+# Engagement (pipeline/engagement): clicks are counted per campaign that asks for it; opens only
+# when the operator turns them on.
+CAMPAIGN_OPEN_TRACKING = env_bool("CAMPAIGN_OPEN_TRACKING")
 # Bounces and complaints (pipeline/deliverability): VERP, the bounce mailbox, provider webhooks.
 BOUNCE_DOMAIN = env("BOUNCE_DOMAIN")
 BOUNCE_MAILBOX = env("BOUNCE_MAILBOX")

@@ -13,7 +13,7 @@ import os
 import re
 import zoneinfo
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 
 class ConfigurationError(RuntimeError):
@@ -146,6 +146,25 @@ VARIABLES = {
                  "unset."),
         Variable("CAMPAIGN_SEND_RUN_SECONDS", "180", "Seconds one send task sends before it "
                  "hands the campaign on to a new task (keep it under the 240 s soft limit)."),
+        # Local (SMTP) sending: pacing to the relay's quota, DKIM, engagement tracking
+        Variable("CAMPAIGN_SMTP_RATE", None, "Messages per second all mail workers together hand "
+                 "to the SMTP relay (e.g. Amazon SES's maximum send rate); unpaced when unset."),
+        Variable("CAMPAIGN_SMTP_DAILY_CAP", None, "Messages per UTC day all mail workers together "
+                 "hand to the relay; a campaign that reaches it pauses and resumes the next day. "
+                 "No cap when unset."),
+        Variable("CAMPAIGN_SMTP_WARMUP", None, "Warm-up: comma-separated daily caps for the days "
+                 "from CAMPAIGN_SMTP_WARMUP_START on (e.g. 50,100,200,500,1000); after the last "
+                 "one CAMPAIGN_SMTP_DAILY_CAP applies. Off when unset."),
+        Variable("CAMPAIGN_SMTP_WARMUP_START", None, "First day (YYYY-MM-DD, UTC) of the "
+                 "warm-up schedule; days before it get its first cap."),
+        Variable("DKIM_PRIVATE_KEY_FILE", None, "PEM file of the RSA private key that signs every "
+                 "local (SMTP) campaign email with DKIM; no signing when unset."),
+        Variable("DKIM_SELECTOR", "partwork", "DKIM selector: the public key is published at "
+                 "SELECTOR._domainkey.DOMAIN."),
+        Variable("DKIM_DOMAIN", None, "DKIM signing domain (d=); the domain of "
+                 "DEFAULT_FROM_EMAIL when unset."),
+        Variable("CAMPAIGN_OPEN_TRACKING", "off", "on: campaigns that count clicks also carry a "
+                 "1x1 image that counts opens per reader. Off by default."),
         # Bounces and complaints (pipeline/deliverability)
         Variable("BOUNCE_DOMAIN", None, "Domain of the per-message return path of SMTP "
                  "campaign email (VERP: MAILBOX+<signed delivery id>@DOMAIN), whose mail must "
@@ -259,6 +278,35 @@ def env_networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Netwo
         except ValueError:
             raise _refuse(name, "IP networks such as 10.0.0.0/8,fd00::/8", item) from None
     return tuple(networks)
+
+
+def env_date(name: str) -> date | None:
+    """A calendar date as YYYY-MM-DD; None when unset."""
+    value = env(name)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _refuse(name, "a date as YYYY-MM-DD", value) from None
+
+
+def env_int_list(name: str, *, minimum: int = 0) -> list[int]:
+    """Comma-separated whole numbers of at least ``minimum``; empty when unset."""
+    values = env_list(name)
+    if not all(re.fullmatch(r"\d+", value) and int(value) >= minimum for value in values):
+        raise _refuse(name, f"comma-separated whole numbers of at least {minimum}", env(name))
+    return [int(value) for value in values]
+
+
+def env_file(name: str) -> str | None:
+    """The path of a readable file; None when unset."""
+    value = env(name)
+    if value is None:
+        return None
+    if not os.path.isfile(value) or not os.access(value, os.R_OK):
+        raise _refuse(name, "the path of a readable file", value)
+    return value
 
 
 def env_time_zone(name: str) -> str:

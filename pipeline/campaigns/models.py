@@ -120,6 +120,11 @@ class Campaign(models.Model):
         help_text="Optional words above the offer. Merge tags such as *|FNAME|* pass through.",
     )
     send_at = models.DateTimeField(null=True, blank=True)
+    track_clicks = models.BooleanField(
+        default=False,
+        help_text="Count clicks on this email's links, per link and reader (local delivery "
+        "only; links go through a redirect on this site). Off unless you tick it.",
+    )
 
     # The worker's hold on it.
     attempts = models.PositiveIntegerField(default=0)
@@ -190,6 +195,7 @@ class Campaign(models.Model):
             [FieldPanel("subject"), FieldPanel("preheader"), FieldPanel("message")],
             heading="Words (optional: sensible defaults come from the offer)",
         ),
+        FieldPanel("track_clicks"),
     ]
 
     def __str__(self):

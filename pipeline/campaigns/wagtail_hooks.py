@@ -211,6 +211,8 @@ class CampaignManageView(CampaignReadMixin, WagtailAdminTemplateMixin, TemplateV
             test_max=TEST_RECIPIENTS_MAX,
             transitions=campaign.transitions.all(),
             report=campaign_report(campaign=campaign),
+            # What apps above add to the report (engagement: clicks per link).
+            report_extras=[extra(campaign) for extra in hooks.get_hooks("campaign_report_extras")],
             test_addresses=CampaignTestAddress.objects.all(),
             uncertain=Delivery.objects.filter(
                 campaign=campaign, state=DeliveryState.UNCERTAIN

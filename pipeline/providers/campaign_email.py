@@ -9,12 +9,17 @@ them per recipient. The bodies are encoded the way Django would, 8bit when every
 within RFC 5322's 998 characters, else quoted-printable (``binascii``, in C); the fixed pieces
 around the link are encoded once, and only the link is encoded per recipient.
 
+When a campaign counts clicks its links carry the reader's token (``READER_TAG``), a fifth
+per-reader place in both bodies; with a DKIM key set, each reader's bytes are signed last
+(pipeline/providers/dkim_signing.py), the signer made once per email.
+
 ``PreparedEmail`` carries those bytes through any Django email backend (file, console, locmem,
 SMTP) and still looks like the ``EmailMultiAlternatives`` it stands for (``to``, ``subject``,
 ``body``, ``alternatives``, ``extra_headers``), so tests and the file backend see what was sent.
 """
 
 import binascii
+import dataclasses
 import html
 import re
 from email.mime.nonmultipart import MIMENonMultipart
@@ -28,7 +33,8 @@ from django.core.mail.message import (
     sanitize_address,
 )
 
-from pipeline.providers.message import RenderedEmail, personalize
+from pipeline.providers.dkim_signing import DkimSigner, load_private_key
+from pipeline.providers.message import READER_TAG, RenderedEmail, personalize
 
 # Markers that survive the email package untouched: ASCII letters only, no folding points.
 _TO = "PARTWORKMARKTO"
@@ -37,11 +43,15 @@ _LIST_UNSUBSCRIBE = "PARTWORKMARKLISTUNSUBSCRIBE"
 _TEXT_BODY = "PARTWORKMARKTEXTBODY"
 _HTML_BODY = "PARTWORKMARKHTMLBODY"
 _LINK = "PARTWORKMARKUNSUBSCRIBELINK"
+_READER = "PARTWORKMARKREADERTOKEN"
+_PER_READER = re.compile(f"({_LINK}|{_READER})")
 _MARKERS = re.compile(f"({_TO}|{_MESSAGE_ID}|{_LIST_UNSUBSCRIBE}|{_TEXT_BODY}|{_HTML_BODY})")
 # An address we can put in a header and an envelope as it is (what normalize_email stores).
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
-# Room for the longest unsubscribe link we make, when deciding whether a body fits in 8bit.
+# Room for the longest unsubscribe link and reader token we make, when deciding whether a body
+# fits in 8bit.
 _LINK_ROOM = 400
+_READER_ROOM = 100
 # binascii.b2a_qp leaves a line 1-2 octets over 76 when it ends in encoded white space (=20,
 # =09) right before a line break; such a line gets a soft break before that last escape.
 _OVERLONG_QP_LINE = re.compile(rb"^(.{74,75})(=20|=09)$", re.MULTILINE)
@@ -73,16 +83,30 @@ def sender_domain() -> str:
     return envelope_address(settings.DEFAULT_FROM_EMAIL).rsplit("@", 1)[-1]
 
 
+def configured_signer() -> DkimSigner | None:
+    """The DKIM signer of settings (DKIM_PRIVATE_KEY_FILE, DKIM_SELECTOR, DKIM_DOMAIN), or None
+    when no key is set."""
+    if not settings.DKIM_PRIVATE_KEY_FILE:
+        return None
+    return DkimSigner(key=load_private_key(settings.DKIM_PRIVATE_KEY_FILE),
+                      selector=settings.DKIM_SELECTOR,
+                      domain=settings.DKIM_DOMAIN or sender_domain())
+
+
 class _Body:
-    """One body part: its text split at the link, already encoded for the wire piece by piece,
-    8bit when every line stays within RFC 5322's limit, else quoted-printable."""
+    """One body part: its text split at the per-reader places (the unsubscribe link, and the
+    reader's token in tracked links), already encoded for the wire piece by piece, 8bit when
+    every line stays within RFC 5322's limit, else quoted-printable."""
 
     def __init__(self, text: str, escape) -> None:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-        self.pieces = text.split(_LINK)
+        parts = _PER_READER.split(text)
+        self.pieces = parts[0::2]
+        self.slots = parts[1::2]  # which value goes after each piece but the last
         self.escape = escape
-        # Room for every link on a line: a line may hold it more than once.
+        # Room for every per-reader value on a line: a line may hold several.
         longest = max((len(line.encode()) + line.count(_LINK) * (_LINK_ROOM - len(_LINK))
+                       + line.count(_READER) * (_READER_ROOM - len(_READER))
                        for line in text.split("\n")), default=0)
         self.eight_bit = longest <= RFC5322_EMAIL_LINE_LENGTH_LIMIT
         self.encoding = "8bit" if self.eight_bit else "quoted-printable"
@@ -93,15 +117,27 @@ class _Body:
             for index, piece in enumerate(self.pieces)
         ]
 
-    def text(self, link: str) -> str:
-        return self.escape(link).join(self.pieces)
+    def _values(self, link: str, reader: str) -> list[str]:
+        escaped = self.escape(link)
+        return [escaped if slot == _LINK else reader for slot in self.slots]
 
-    def wire(self, link: str) -> bytes:
+    def text(self, link: str, reader: str = "") -> str:
+        values = self._values(link, reader)
+        return "".join(piece + (values[index] if index < len(values) else "")
+                       for index, piece in enumerate(self.pieces))
+
+    def wire(self, link: str, reader: str = "") -> bytes:
+        values = self._values(link, reader)
         if self.eight_bit:
-            return self.escape(link).encode().join(self.wire_pieces)
-        # Soft line breaks around the encoded link: each piece starts and ends a line.
-        encoded = _quoted_printable(self.escape(link), open_end=True)
-        return (b"=\r\n" + encoded + b"=\r\n").join(self.wire_pieces)
+            encoded = [value.encode() for value in values]
+        else:
+            # Soft line breaks around each encoded value: each piece starts and ends a line.
+            encoded = [b"=\r\n" + _quoted_printable(value, open_end=True) + b"=\r\n"
+                       for value in values]
+        out = [self.wire_pieces[0]]
+        for value, piece in zip(encoded, self.wire_pieces[1:], strict=True):
+            out += (value, piece)
+        return b"".join(out)
 
 
 class PreparedEmail(EmailMultiAlternatives):
@@ -139,10 +175,16 @@ class CampaignEmail:
         self.subject = rendered.subject
         self.from_email = from_email or settings.DEFAULT_FROM_EMAIL
         self.envelope_from = envelope_address(self.from_email)
+        if READER_TAG in rendered.html or READER_TAG in rendered.text:
+            rendered = dataclasses.replace(rendered,
+                                           html=rendered.html.replace(READER_TAG, _READER),
+                                           text=rendered.text.replace(READER_TAG, _READER))
         html_part, text_part = personalize(rendered, unsubscribe_url=_LINK)
         self.html = _Body(html_part, html.escape)
         self.text = _Body(text_part, str)
         self.headers = {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        # Made once per prepared email (key loaded, tags laid out); each reader is signed.
+        self.signer = configured_signer()
         if rendered.preheader:
             self.headers["X-Preheader"] = rendered.preheader[:200]
         # Even places hold the fixed bytes, odd places the name of what goes between them.
@@ -170,21 +212,24 @@ class CampaignEmail:
             root.attach(part)
         return root.as_bytes(linesep="\r\n")
 
-    def for_recipient(self, *, email: str, message_id: str, unsubscribe_url: str
-                      ) -> PreparedEmail:
+    def for_recipient(self, *, email: str, message_id: str, unsubscribe_url: str,
+                      reader_token: str = "") -> PreparedEmail:
+        """``reader_token`` fills the reader's places in tracked links (URL-safe already)."""
         to = envelope_address(email)
-        text = self.text.text(unsubscribe_url)
-        html_text = self.html.text(unsubscribe_url)
+        text = self.text.text(unsubscribe_url, reader_token)
+        html_text = self.html.text(unsubscribe_url, reader_token)
         values = {
             _TO: to.encode(),
             _MESSAGE_ID: message_id.encode(),
             _LIST_UNSUBSCRIBE: unsubscribe_url.encode(),
-            _TEXT_BODY: self.text.wire(unsubscribe_url),
-            _HTML_BODY: self.html.wire(unsubscribe_url),
+            _TEXT_BODY: self.text.wire(unsubscribe_url, reader_token),
+            _HTML_BODY: self.html.wire(unsubscribe_url, reader_token),
         }
         raw = b"".join(
             values[segment] if isinstance(segment, str) else segment for segment in self._segments
         )
+        if self.signer is not None:
+            raw = self.signer.sign(raw)
         prepared = PreparedEmail(
             raw=raw, envelope_to=to, subject=self.subject, body=text,
             from_email=self.from_email, to=[email],

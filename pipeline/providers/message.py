@@ -13,6 +13,8 @@ from django.conf import settings
 
 UNSUB_TAG = "*|UNSUB|*"
 ADDRESS_TAG = "*|LIST:ADDRESS|*"
+# A reader's token in tracked links (local delivery with click counting fills it per reader).
+READER_TAG = "*|READER|*"
 _MERGE_TAG = re.compile(r"\*\|[A-Z0-9_:]+\|\*")
 
 

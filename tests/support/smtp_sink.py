@@ -25,6 +25,19 @@ class CountingHandler:
         return "250 Message accepted"
 
 
+class KeepingHandler(CountingHandler):
+    """Counts like CountingHandler and keeps every message's bytes as received."""
+
+    def __init__(self):
+        super().__init__()
+        self.raw: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            self.raw.append(envelope.original_content or envelope.content)
+        return await super().handle_DATA(server, session, envelope)
+
+
 class SmtpSink:
     def __init__(self, handler: CountingHandler | None = None):
         self.handler = handler or CountingHandler()

@@ -212,3 +212,12 @@ def campaign_release(*, campaign: Campaign, worker: str, reason: str) -> None:
             campaign=campaign, actor=worker,
             reason=f"Will try again in {delay.total_seconds():.0f} s: {reason}",
         )
+
+
+def campaign_pause(*, campaign: Campaign, worker: str, until: datetime, reason: str) -> None:
+    """Give up our lease with the campaign due again at ``until`` (the relay's daily cap was
+    reached): the sweep finds it then and a worker resumes from the ledger's pending rows."""
+    Campaign.objects.filter(pk=campaign.pk, claimed_by=worker).update(
+        claimed_until=None, claimed_by="", next_attempt_at=until
+    )
+    campaign_log(campaign=campaign, actor=worker, reason=reason)

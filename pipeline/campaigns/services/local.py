@@ -34,14 +34,17 @@ from pipeline.campaigns.services.audience import audience_description, audience_
 from pipeline.campaigns.services.checks import campaign_check
 from pipeline.campaigns.services.claims import (
     campaign_hand_on,
+    campaign_pause,
     campaign_release,
 )
 from pipeline.campaigns.services.delivery import CONTINUING, CampaignDelivery
 from pipeline.campaigns.services.ledger import ledger_counts, ledger_move
+from pipeline.campaigns.services.pacing import Pacer
 from pipeline.campaigns.services.return_path import return_path, verp_enabled
 from pipeline.campaigns.services.send_guard import SendGuard, Stop
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
 from pipeline.campaigns.services.timing import campaign_expiry
+from pipeline.campaigns.services.tracking import Tracking, email_tracking
 from pipeline.providers.campaign_email import CampaignEmail, sender_domain
 from pipeline.providers.campaign_transport import MaybeSent, NotSent, open_transport
 from pipeline.providers.message import RenderedEmail, personalize
@@ -183,7 +186,10 @@ def _run_ledger(campaign: Campaign, worker: str) -> str:
     if lost:
         campaign_log(campaign=campaign, actor=worker,
                      reason=f"{lost} message(s) in flight during a crash marked uncertain.")
-    email = CampaignEmail(approved_copy(campaign))
+    # Links through engagement's counting redirect when the campaign counts clicks (a hook:
+    # campaigns knows nothing of the app that answers).
+    tracking = email_tracking(campaign=campaign, rendered=approved_copy(campaign))
+    email = CampaignEmail(tracking.rendered)
     guard = SendGuard(campaign, worker)
     stop = guard.check()
     if stop is None:
@@ -195,7 +201,7 @@ def _run_ledger(campaign: Campaign, worker: str) -> str:
             stop = Stop("trouble", str(error))
         else:
             try:
-                stop = _send_all(campaign, guard, email, transport)
+                stop = _send_all(campaign, guard, email, transport, tracking)
             finally:
                 transport.close()
     if stop is None:
@@ -215,16 +221,21 @@ def _run_ledger(campaign: Campaign, worker: str) -> str:
     if stop.why == "budget":
         campaign_hand_on(campaign=campaign, worker=worker, reason=stop.reason)
         return CONTINUING
+    if stop.why == "paused":
+        campaign_pause(campaign=campaign, worker=worker, until=stop.until, reason=stop.reason)
+        return campaign.status
     campaign_release(campaign=campaign, worker=worker, reason=stop.reason)
     return campaign.status
 
 
-def _send_all(campaign: Campaign, guard: SendGuard, email: CampaignEmail, transport) -> Stop | None:
+def _send_all(campaign: Campaign, guard: SendGuard, email: CampaignEmail, transport,
+              tracking: Tracking) -> Stop | None:
     """Keep up to the window in flight until every pending row is done or a stop comes."""
     window = ledger_window(transport.size)
     refill_below = max(window // 2, 1)
     rows = _pending(campaign)
     progress = _Progress(campaign)
+    pacer = Pacer()
     in_flight: set[Future] = set()
     outcomes: list[_Outcome] = []
     stop = None
@@ -238,14 +249,26 @@ def _send_all(campaign: Campaign, guard: SendGuard, email: CampaignEmail, transp
         if stop is None and claimed_total and time.monotonic() - started >= run_seconds:
             stop = Stop("budget", f"Paused after {run_seconds:.0f} s with messages still "
                         "pending, to stay inside the task's time limit; a new task carries on.")
+        granted = 0
         if stop is None and len(in_flight) < window:
-            wanted = list(islice(rows, window - len(in_flight)))
+            grant = pacer.take(window - len(in_flight))
+            if grant.day_full_until and Delivery.objects.filter(
+                    campaign=campaign, state=D.PENDING).exists():
+                stop = Stop("paused", "Paused: the relay's daily cap is reached; the rest "
+                            f"goes from {grant.day_full_until:%Y-%m-%d %H:%M} UTC.",
+                            until=grant.day_full_until)
+            granted = grant.count
+            wanted = list(islice(rows, granted))
         claimed = _record_and_claim(outcomes, wanted)
+        # Tokens for messages not handed over (none left, taken by another worker, or put
+        # back unsent) are given back to the day's cap.
+        pacer.give_back(granted - len(claimed)
+                        + sum(outcome.state == D.PENDING for outcome in outcomes))
         claimed_total += len(claimed)
         progress.add(outcomes)
         for job in claimed:
             in_flight.add(transport.submit(functools.partial(
-                _send_one, job=job, email=email, guard=guard)))
+                _send_one, job=job, email=email, guard=guard, tracking=tracking)))
         if not in_flight:
             if not wanted:
                 return stop
@@ -300,13 +323,15 @@ def _with_message_id(job: _Job) -> _Job:
     return _Job(job.pk, job.subscriber_id, job.email, message_id)
 
 
-def _send_one(channel, *, job: _Job, email: CampaignEmail, guard: SendGuard) -> _Outcome:
+def _send_one(channel, *, job: _Job, email: CampaignEmail, guard: SendGuard,
+              tracking: Tracking) -> _Outcome:
     """Runs in a sending thread: build this reader's bytes, hand them over, say what happened."""
     if guard.too_late():
         return _Outcome(job.pk, D.PENDING)  # never tried; the guard ends the campaign
     prepared = email.for_recipient(
         email=job.email, message_id=job.message_id,
         unsubscribe_url=unsubscribe_link(subscriber_id=job.subscriber_id, email=job.email),
+        reader_token=tracking.token_for(job.subscriber_id),
     )
     try:
         # VERP: a bounce comes back to an address naming this delivery (services/return_path.py).

@@ -8,6 +8,7 @@ the safety margin).
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.utils import timezone
@@ -20,8 +21,9 @@ from pipeline.campaigns.services.timing import campaign_expiry, offer_send_deadl
 
 @dataclass(frozen=True)
 class Stop:
-    why: str  # "lease", "expired", "trouble" or "budget"
+    why: str  # "lease", "expired", "trouble", "budget" or "paused"
     reason: str
+    until: datetime | None = None  # "paused": when the day's sending cap allows more
 
 
 class SendGuard:
