@@ -2,8 +2,13 @@
 
 ``campaign_due`` is sent inside the scheduling transaction when a campaign is scheduled; workers
 queue the send on commit. Services know nothing of Celery.
+
+``announcement_audience`` is sent while an announcement's local recipients are chosen; each
+receiver may answer a queryset of subscriber ids to leave out (the catch-up app: readers who get
+that part through their catch-up queue instead of a second email).
 """
 
 from django.dispatch import Signal
 
 campaign_due = Signal()  # kwargs: campaign_id, send_at
+announcement_audience = Signal()  # kwargs: part_id, series_id; answers: subscriber ids to skip

@@ -3,8 +3,8 @@
 Building an ``EmailMultiAlternatives`` per recipient spends about 7 ms in the ``email``
 package (header encoding, body encoding, flattening) for an email whose bytes differ between
 recipients in four places only: the ``To`` header, the ``Message-ID``, the ``List-Unsubscribe``
-header and the unsubscribe link in both bodies. ``CampaignEmail`` lets Django's MIME classes
-build the message once with markers in those places, splits the bytes at the markers, and joins
+header and the personal links (unsubscribe, preferences, stop this series) in both bodies.
+``CampaignEmail`` lets Django's MIME classes build the message once with markers in those places, splits the bytes at the markers, and joins
 them per recipient. The bodies are encoded the way Django would, 8bit when every line stays
 within RFC 5322's 998 characters, else quoted-printable (``binascii``, in C); the fixed pieces
 around the link are encoded once, and only the link is encoded per recipient.
@@ -37,6 +37,10 @@ _LIST_UNSUBSCRIBE = "PARTWORKMARKLISTUNSUBSCRIBE"
 _TEXT_BODY = "PARTWORKMARKTEXTBODY"
 _HTML_BODY = "PARTWORKMARKHTMLBODY"
 _LINK = "PARTWORKMARKUNSUBSCRIBELINK"
+_PREFERENCES_LINK = "PARTWORKMARKPREFERENCESLINK"
+_STOP_SERIES_LINK = "PARTWORKMARKSTOPSERIESLINK"
+# The per-recipient links inside the bodies, in the order ``_Body`` splits on.
+_LINKS = re.compile(f"({_LINK}|{_PREFERENCES_LINK}|{_STOP_SERIES_LINK})")
 _MARKERS = re.compile(f"({_TO}|{_MESSAGE_ID}|{_LIST_UNSUBSCRIBE}|{_TEXT_BODY}|{_HTML_BODY})")
 # An address we can put in a header and an envelope as it is (what normalize_email stores).
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
@@ -79,10 +83,12 @@ class _Body:
 
     def __init__(self, text: str, escape) -> None:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-        self.pieces = text.split(_LINK)
+        # Even places: fixed text; odd places: the marker of the link that goes there.
+        split = _LINKS.split(text)
+        self.pieces, self.links = split[0::2], split[1::2]
         self.escape = escape
         # Room for every link on a line: a line may hold it more than once.
-        longest = max((len(line.encode()) + line.count(_LINK) * (_LINK_ROOM - len(_LINK))
+        longest = max((len(line.encode()) + len(_LINKS.findall(line)) * _LINK_ROOM
                        for line in text.split("\n")), default=0)
         self.eight_bit = longest <= RFC5322_EMAIL_LINE_LENGTH_LIMIT
         self.encoding = "8bit" if self.eight_bit else "quoted-printable"
@@ -93,15 +99,24 @@ class _Body:
             for index, piece in enumerate(self.pieces)
         ]
 
-    def text(self, link: str) -> str:
-        return self.escape(link).join(self.pieces)
+    def _join(self, pieces: list, links: list) -> list:
+        joined = [pieces[0]]
+        for link, piece in zip(links, pieces[1:], strict=True):
+            joined += [link, piece]
+        return joined
 
-    def wire(self, link: str) -> bytes:
+    def text(self, links: dict[str, str]) -> str:
+        values = [self.escape(links[marker]) for marker in self.links]
+        return "".join(self._join(self.pieces, values))
+
+    def wire(self, links: dict[str, str]) -> bytes:
         if self.eight_bit:
-            return self.escape(link).encode().join(self.wire_pieces)
-        # Soft line breaks around the encoded link: each piece starts and ends a line.
-        encoded = _quoted_printable(self.escape(link), open_end=True)
-        return (b"=\r\n" + encoded + b"=\r\n").join(self.wire_pieces)
+            values = [self.escape(links[marker]).encode() for marker in self.links]
+        else:
+            # Soft line breaks around each encoded link: each piece starts and ends a line.
+            values = [b"=\r\n" + _quoted_printable(self.escape(links[marker]), open_end=True)
+                      + b"=\r\n" for marker in self.links]
+        return b"".join(self._join(self.wire_pieces, values))
 
 
 class PreparedEmail(EmailMultiAlternatives):
@@ -139,7 +154,9 @@ class CampaignEmail:
         self.subject = rendered.subject
         self.from_email = from_email or settings.DEFAULT_FROM_EMAIL
         self.envelope_from = envelope_address(self.from_email)
-        html_part, text_part = personalize(rendered, unsubscribe_url=_LINK)
+        html_part, text_part = personalize(rendered, unsubscribe_url=_LINK,
+                                           preferences_url=_PREFERENCES_LINK,
+                                           stop_series_url=_STOP_SERIES_LINK)
         self.html = _Body(html_part, html.escape)
         self.text = _Body(text_part, str)
         self.headers = {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
@@ -170,17 +187,21 @@ class CampaignEmail:
             root.attach(part)
         return root.as_bytes(linesep="\r\n")
 
-    def for_recipient(self, *, email: str, message_id: str, unsubscribe_url: str
-                      ) -> PreparedEmail:
+    def for_recipient(self, *, email: str, message_id: str, unsubscribe_url: str,
+                      preferences_url: str = "", stop_series_url: str = "") -> PreparedEmail:
+        """This reader's copy; a personal link not given falls back as ``personalize`` does."""
         to = envelope_address(email)
-        text = self.text.text(unsubscribe_url)
-        html_text = self.html.text(unsubscribe_url)
+        preferences_url = preferences_url or unsubscribe_url
+        links = {_LINK: unsubscribe_url, _PREFERENCES_LINK: preferences_url,
+                 _STOP_SERIES_LINK: stop_series_url or preferences_url}
+        text = self.text.text(links)
+        html_text = self.html.text(links)
         values = {
             _TO: to.encode(),
             _MESSAGE_ID: message_id.encode(),
             _LIST_UNSUBSCRIBE: unsubscribe_url.encode(),
-            _TEXT_BODY: self.text.wire(unsubscribe_url),
-            _HTML_BODY: self.html.wire(unsubscribe_url),
+            _TEXT_BODY: self.text.wire(links),
+            _HTML_BODY: self.html.wire(links),
         }
         raw = b"".join(
             values[segment] if isinstance(segment, str) else segment for segment in self._segments
