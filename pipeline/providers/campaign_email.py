@@ -4,10 +4,11 @@ Building an ``EmailMultiAlternatives`` per recipient spends about 7 ms in the ``
 package (header encoding, body encoding, flattening) for an email whose bytes differ between
 recipients in four places only: the ``To`` header, the ``Message-ID``, the ``List-Unsubscribe``
 header and the personal links (unsubscribe, preferences, stop this series) in both bodies.
-``CampaignEmail`` lets Django's MIME classes build the message once with markers in those places, splits the bytes at the markers, and joins
-them per recipient. The bodies are encoded the way Django would, 8bit when every line stays
-within RFC 5322's 998 characters, else quoted-printable (``binascii``, in C); the fixed pieces
-around the link are encoded once, and only the link is encoded per recipient.
+``CampaignEmail`` lets Django's MIME classes build the message once with markers in those
+places, splits the bytes at the markers, and joins them per recipient. The bodies are encoded
+the way Django would, 8bit when every line stays within RFC 5322's 998 characters, else
+quoted-printable (``binascii``, in C); the fixed pieces around the links are encoded once, and
+only the links are encoded per recipient.
 
 ``PreparedEmail`` carries those bytes through any Django email backend (file, console, locmem,
 SMTP) and still looks like the ``EmailMultiAlternatives`` it stands for (``to``, ``subject``,
