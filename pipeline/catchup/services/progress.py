@@ -57,6 +57,16 @@ def parts_received(subscriber_id: int, part_ids) -> set[int]:
             | set(announced.values_list("campaign__part_id", flat=True)))
 
 
+def parts_received_by(subscriber_ids, part_ids) -> set[tuple[int, int]]:
+    """(subscriber, part) pairs already delivered, for many readers at once (two queries)."""
+    caught = CatchupDelivery.objects.filter(subscriber_id__in=subscriber_ids,
+                                            part_id__in=part_ids)
+    announced = Delivery.objects.filter(subscriber_id__in=subscriber_ids, state__in=_DELIVERED,
+                                        campaign__part_id__in=part_ids)
+    return (set(caught.values_list("subscriber_id", "part_id"))
+            | set(announced.values_list("subscriber_id", "campaign__part_id")))
+
+
 def catchup_queue_for(subscriber_id: int, series_id: int) -> list[PartPage]:
     """The earlier parts a reader would get if they started catch-up now, in order."""
     parts = list(live_parts(series_id))

@@ -29,7 +29,7 @@ from datetime import datetime
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from cms.models import PartPage
@@ -46,7 +46,7 @@ from pipeline.catchup.models import (
 )
 from pipeline.catchup.services.emails import catchup_render
 from pipeline.catchup.services.pace import Pace, series_paces
-from pipeline.catchup.services.progress import parts_received
+from pipeline.catchup.services.progress import parts_received_by
 from pipeline.providers.campaign_email import CampaignEmail, sender_domain
 from pipeline.providers.campaign_transport import MaybeSent, NotSent, open_transport
 from pipeline.subscribers.models import Subscriber, SubscriberStatus
@@ -207,11 +207,7 @@ def _append_new_parts(due, series_ids, at: datetime) -> None:
               if part[1] == row[2] and part[3] and part[3] >= row[3]]
     if not wanted:
         return
-    rows_by_subscriber = defaultdict(set)
-    for row, part in wanted:
-        rows_by_subscriber[row[1]].add(part[0])
-    have = {(subscriber_id, part_id) for subscriber_id, part_ids in rows_by_subscriber.items()
-            for part_id in parts_received(subscriber_id, part_ids)}
+    have = parts_received_by({row[1] for row, _part in wanted}, {part[0] for _row, part in wanted})
     CatchupDelivery.objects.bulk_create(
         [CatchupDelivery(progress_id=row[0], subscriber_id=row[1], part_id=part[0],
                          position=part[2], updated_at=at)
@@ -221,14 +217,31 @@ def _append_new_parts(due, series_ids, at: datetime) -> None:
 
 
 def _claim(jobs: list[_Job], at: datetime, run: str) -> list[_Job]:
-    """pending → sending, only for readers still catching up and still subscribed."""
-    CatchupDelivery.objects.filter(
-        pk__in=[job.pk for job in jobs], state=D.PENDING, progress__state=P.ACTIVE,
-        subscriber__status=SubscriberStatus.SUBSCRIBED,
-    ).update(state=D.SENDING, updated_at=at, message_id=run)
-    taken = set(CatchupDelivery.objects.filter(
-        pk__in=[job.pk for job in jobs], state=D.SENDING, message_id=run,
-    ).values_list("pk", flat=True))
+    """pending → sending, only for readers still catching up and still subscribed: one
+    ``UPDATE ... RETURNING`` on PostgreSQL (rows another worker holds are skipped)."""
+    pks = [job.pk for job in jobs]
+    if connection.vendor == "postgresql":
+        delivery = connection.ops.quote_name(CatchupDelivery._meta.db_table)
+        progress = connection.ops.quote_name(CatchupProgress._meta.db_table)
+        subscriber = connection.ops.quote_name(Subscriber._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {delivery} SET state = %s, updated_at = %s, message_id = %s "
+                f"WHERE id IN (SELECT d.id FROM {delivery} d "
+                f"JOIN {progress} p ON p.id = d.progress_id "
+                f"JOIN {subscriber} s ON s.id = d.subscriber_id "
+                "WHERE d.id = ANY(%s) AND d.state = %s AND p.state = %s AND s.status = %s "
+                "FOR UPDATE OF d SKIP LOCKED) RETURNING id",
+                [D.SENDING, connection.ops.adapt_datetimefield_value(at), run, pks, D.PENDING,
+                 P.ACTIVE, SubscriberStatus.SUBSCRIBED])
+            taken = {row[0] for row in cursor.fetchall()}
+    else:
+        CatchupDelivery.objects.filter(
+            pk__in=pks, state=D.PENDING, progress__state=P.ACTIVE,
+            subscriber__status=SubscriberStatus.SUBSCRIBED,
+        ).update(state=D.SENDING, updated_at=at, message_id=run)
+        taken = set(CatchupDelivery.objects.filter(pk__in=pks, state=D.SENDING, message_id=run)
+                    .values_list("pk", flat=True))
     return [job for job in jobs if job.pk in taken]
 
 
