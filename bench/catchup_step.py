@@ -81,7 +81,7 @@ def run_all(readers: int) -> list[dict]:
     from pipeline.catchup.models import CatchupDelivery, CatchupProgress, DeliveryState
     from pipeline.catchup.services.step import catchup_step
     from pipeline.subscribers.models import Subscriber
-    from tests.catchup.helpers import series_with_parts
+    from tests.support.catchup import series_with_parts
 
     series, parts = series_with_parts()
     at = timezone.now()

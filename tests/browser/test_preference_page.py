@@ -6,7 +6,7 @@ import pytest
 from pipeline.catchup.models import CatchupProgress, ProgressState
 from pipeline.subscribers.models import ConsentKind, SubscriberStatus
 from pipeline.subscribers.services import subscriber_preferences_page_url
-from tests.catchup.helpers import series_with_parts
+from tests.support.catchup import series_with_parts
 from tests.support.factories import make_series
 from tests.support.subscribers import link_path, make_member
 

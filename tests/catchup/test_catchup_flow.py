@@ -23,7 +23,7 @@ from pipeline.catchup.services.step import catchup_step
 from pipeline.subscribers.models import SubscriberStatus
 from pipeline.subscribers.services import subscriber_stop_series, subscriber_unsubscribe
 from pipeline.subscribers.tokens import address_digest
-from tests.catchup.helpers import (
+from tests.support.catchup import (
     LONDON,
     OrderedHandler,
     catchup_subject,

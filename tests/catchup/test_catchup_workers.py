@@ -23,7 +23,7 @@ from pipeline.catchup.models import (
     WelcomeEmail,
 )
 from pipeline.catchup.services.progress import catchup_start
-from tests.catchup.helpers import OrderedHandler, catchup_subject, series_with_parts
+from tests.support.catchup import OrderedHandler, catchup_subject, series_with_parts
 from tests.support.processes import celery_worker, purge_queues, wait_until
 from tests.support.smtp_sink import SmtpSink
 from tests.support.subscribers import CONSENT, make_subscribers
