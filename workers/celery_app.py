@@ -54,6 +54,12 @@ app.conf.beat_schedule = {
         "schedule": 30,
         "options": {"expires": 120},
     },
+    # Bounces and complaint reports in the bounce mailbox (does nothing until it is configured).
+    "bounce-mailbox-poll": {
+        "task": "workers.tasks.deliverability.poll_bounce_mailbox",
+        "schedule": settings.BOUNCE_POLL_INTERVAL,
+        "options": {"expires": settings.BOUNCE_POLL_INTERVAL},
+    },
 }
 app.autodiscover_tasks(["workers"], related_name="tasks")
 

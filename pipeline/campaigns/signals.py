@@ -12,3 +12,6 @@ from django.dispatch import Signal
 
 campaign_due = Signal()  # kwargs: campaign_id, send_at
 announcement_audience = Signal()  # kwargs: part_id, series_id; answers: subscriber ids to skip
+# Sent when a campaign's report is assembled; upper apps that know more about what readers did
+# (bounces, complaints) answer with {"title": str, "lines": [(label, value), ...]}.
+campaign_report_requested = Signal()  # kwargs: campaign_id, provider

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscribers', '0002_confirmation_sending'),
+        ('subscribers', '0003_bounce_events'),
     ]
 
     operations = [
