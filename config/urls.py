@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("hooks/", include("pipeline.audience.urls")),
     path("", include("pipeline.engagement.urls")),  # /r/ click redirect, /o/ open pixel
+    path("preferences/", include("pipeline.catchup.urls")),
     path("hooks/", include("pipeline.deliverability.urls")),
     path("email/", include("pipeline.campaigns.urls")),
     path("feeds/<str:slug>/rss/", SeriesRssFeed(), name="series-rss"),

@@ -45,6 +45,13 @@ app.conf.beat_schedule = {
     },
     # Confirmation emails a lost message or a crashed worker left unsent (they are queued on
     # commit and retried with backoff; this only catches what fell through).
+    # Catch-up for late joiners: readers due get their next earlier part (and welcome emails a
+    # lost message left unsent are sent).
+    "catchup-step": {
+        "task": "workers.tasks.catchup.step",
+        "schedule": settings.CATCHUP_STEP_INTERVAL,
+        "options": {"expires": settings.CATCHUP_STEP_INTERVAL * 2},
+    },
     "confirmations-sweep": {
         "task": "workers.tasks.subscribers.sweep_confirmations",
         "schedule": 30,

@@ -9,10 +9,14 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
+from pipeline.audience.services.members import mailchimp_in_use
 from pipeline.campaigns.signals import campaign_due
+from pipeline.catchup.signals import welcome_due
 from pipeline.publishing.signals import announcement_created, revision_due_soon
-from pipeline.subscribers.signals import confirmation_requested
+from pipeline.subscribers.signals import confirmation_requested, preferences_changed
+from workers.tasks.audience import push_member_interests
 from workers.tasks.campaigns import hand_over_announcement, send_campaign
+from workers.tasks.catchup import send_welcome
 from workers.tasks.publishing import publish_on_time
 from workers.tasks.subscribers import send_confirmation
 
@@ -50,3 +54,15 @@ def _queue_send(campaign_id: int, send_at=None, **kwargs):
 def _queue_confirmation(consent_id: int, **kwargs):
     # Robust: a broker outage costs the request nothing; the confirmations sweep sends it later.
     transaction.on_commit(lambda: send_confirmation.delay(consent_id), robust=True)
+
+
+@receiver(welcome_due, dispatch_uid="partwork-queue-welcome-email")
+def _queue_welcome(delivery_id: int, **kwargs):
+    # Robust: the catch-up step's sweep sends a welcome whose message was lost.
+    transaction.on_commit(lambda: send_welcome.delay(delivery_id), robust=True)
+
+
+@receiver(preferences_changed, dispatch_uid="partwork-queue-member-interests")
+def _queue_member_interests(subscriber_id: int, **kwargs):
+    if mailchimp_in_use():
+        transaction.on_commit(lambda: push_member_interests.delay(subscriber_id), robust=True)

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "pipeline.campaigns",
     "pipeline.engagement",
     "pipeline.importing",
+    "pipeline.catchup",
     "pipeline.deliverability",
     "workers",
     "wagtail.contrib.forms",
@@ -212,6 +213,10 @@ MAILCHIMP_TIMEOUT = env_float("MAILCHIMP_TIMEOUT", positive=True)
 # one rule by merging into the dict.
 SUBSCRIBER_CONFIRM_MAX_AGE = env_duration("SUBSCRIBER_CONFIRM_MAX_AGE")
 SUBSCRIBER_PREFERENCES_MAX_AGE = env_duration("SUBSCRIBER_PREFERENCES_MAX_AGE")
+# Catch-up for late joiners and the welcome email (pipeline/catchup).
+CATCHUP_SEND_TIME = env("CATCHUP_SEND_TIME")
+CATCHUP_SENDING_LEASE = env_duration("CATCHUP_SENDING_LEASE")
+CATCHUP_STEP_INTERVAL = env_int("CATCHUP_STEP_INTERVAL", minimum=1)
 RATE_LIMITS = {
     "ip": env_rate("SUBSCRIBER_RATE_LIMIT_IP"),
     "subscribe-ip": env_rate("SUBSCRIBER_RATE_LIMIT_SUBSCRIBE_IP"),

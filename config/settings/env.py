@@ -84,6 +84,12 @@ VARIABLES = {
                  "(a duration: 90s, 30m, 12h, 7d)."),
         Variable("SUBSCRIBER_PREFERENCES_MAX_AGE", "365d", "How long a preferences link works "
                  "(unsubscribe links never expire)."),
+        # Catch-up and welcome (pipeline/catchup)
+        Variable("CATCHUP_SEND_TIME", "09:00", "Local time (HH:MM, the series' time zone) of "
+                 "catch-up emails in a series without a release cadence."),
+        Variable("CATCHUP_SENDING_LEASE", "10m", "A catch-up or welcome email left 'sending' "
+                 "this long (a crashed worker) is marked uncertain, never resent."),
+        Variable("CATCHUP_STEP_INTERVAL", "60", "Seconds between beat's catch-up steps."),
         Variable("SUBSCRIBER_RATE_LIMIT_IP", "60/60", "Subscribes and requests with a link "
                  "that is not valid, per client (an IPv4 address or an IPv6 /64), as "
                  "LIMIT/SECONDS."),

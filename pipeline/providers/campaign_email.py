@@ -3,13 +3,14 @@
 Building an ``EmailMultiAlternatives`` per recipient spends about 7 ms in the ``email``
 package (header encoding, body encoding, flattening) for an email whose bytes differ between
 recipients in four places only: the ``To`` header, the ``Message-ID``, the ``List-Unsubscribe``
-header and the unsubscribe link in both bodies. ``CampaignEmail`` lets Django's MIME classes
-build the message once with markers in those places, splits the bytes at the markers, and joins
-them per recipient. The bodies are encoded the way Django would, 8bit when every line stays
-within RFC 5322's 998 characters, else quoted-printable (``binascii``, in C); the fixed pieces
-around the link are encoded once, and only the link is encoded per recipient.
+header and the personal links (unsubscribe, preferences, stop this series) in both bodies.
+``CampaignEmail`` lets Django's MIME classes build the message once with markers in those
+places, splits the bytes at the markers, and joins them per recipient. The bodies are encoded
+the way Django would, 8bit when every line stays within RFC 5322's 998 characters, else
+quoted-printable (``binascii``, in C); the fixed pieces around the links are encoded once, and
+only the links are encoded per recipient.
 
-When a campaign counts clicks its links carry the reader's token (``READER_TAG``), a fifth
+When a campaign counts clicks its links carry the reader's token (``READER_TAG``), one more
 per-reader place in both bodies; with a DKIM key set, each reader's bytes are signed last
 (pipeline/providers/dkim_signing.py), the signer made once per email.
 
@@ -43,15 +44,24 @@ _LIST_UNSUBSCRIBE = "PARTWORKMARKLISTUNSUBSCRIBE"
 _TEXT_BODY = "PARTWORKMARKTEXTBODY"
 _HTML_BODY = "PARTWORKMARKHTMLBODY"
 _LINK = "PARTWORKMARKUNSUBSCRIBELINK"
+_PREFERENCES_LINK = "PARTWORKMARKPREFERENCESLINK"
+_STOP_SERIES_LINK = "PARTWORKMARKSTOPSERIESLINK"
 _READER = "PARTWORKMARKREADERTOKEN"
-_PER_READER = re.compile(f"({_LINK}|{_READER})")
+# The per-reader places inside the bodies: the personal links (escaped for their body) and the
+# reader's token in tracked links (URL-safe already, put in as it is).
+_PER_READER = re.compile(f"({_LINK}|{_PREFERENCES_LINK}|{_STOP_SERIES_LINK}|{_READER})")
 _MARKERS = re.compile(f"({_TO}|{_MESSAGE_ID}|{_LIST_UNSUBSCRIBE}|{_TEXT_BODY}|{_HTML_BODY})")
 # An address we can put in a header and an envelope as it is (what normalize_email stores).
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
-# Room for the longest unsubscribe link and reader token we make, when deciding whether a body
+# Room for the longest personal link and reader token we make, when deciding whether a body
 # fits in 8bit.
 _LINK_ROOM = 400
 _READER_ROOM = 100
+
+
+def _room(marker: str) -> int:
+    """How many octets a per-reader value may add to its line beyond its marker."""
+    return (_READER_ROOM if marker == _READER else _LINK_ROOM) - len(marker)
 # binascii.b2a_qp leaves a line 1-2 octets over 76 when it ends in encoded white space (=20,
 # =09) right before a line break; such a line gets a soft break before that last escape.
 _OVERLONG_QP_LINE = re.compile(rb"^(.{74,75})(=20|=09)$", re.MULTILINE)
@@ -105,8 +115,7 @@ class _Body:
         self.slots = parts[1::2]  # which value goes after each piece but the last
         self.escape = escape
         # Room for every per-reader value on a line: a line may hold several.
-        longest = max((len(line.encode()) + line.count(_LINK) * (_LINK_ROOM - len(_LINK))
-                       + line.count(_READER) * (_READER_ROOM - len(_READER))
+        longest = max((len(line.encode()) + sum(map(_room, _PER_READER.findall(line)))
                        for line in text.split("\n")), default=0)
         self.eight_bit = longest <= RFC5322_EMAIL_LINE_LENGTH_LIMIT
         self.encoding = "8bit" if self.eight_bit else "quoted-printable"
@@ -117,17 +126,18 @@ class _Body:
             for index, piece in enumerate(self.pieces)
         ]
 
-    def _values(self, link: str, reader: str) -> list[str]:
-        escaped = self.escape(link)
-        return [escaped if slot == _LINK else reader for slot in self.slots]
+    def _values(self, values: dict[str, str]) -> list[str]:
+        """Each slot's value: personal links escaped for this body, the token as it is."""
+        return [values[slot] if slot == _READER else self.escape(values[slot])
+                for slot in self.slots]
 
-    def text(self, link: str, reader: str = "") -> str:
-        values = self._values(link, reader)
+    def text(self, values: dict[str, str]) -> str:
+        values = self._values(values)
         return "".join(piece + (values[index] if index < len(values) else "")
                        for index, piece in enumerate(self.pieces))
 
-    def wire(self, link: str, reader: str = "") -> bytes:
-        values = self._values(link, reader)
+    def wire(self, values: dict[str, str]) -> bytes:
+        values = self._values(values)
         if self.eight_bit:
             encoded = [value.encode() for value in values]
         else:
@@ -179,7 +189,9 @@ class CampaignEmail:
             rendered = dataclasses.replace(rendered,
                                            html=rendered.html.replace(READER_TAG, _READER),
                                            text=rendered.text.replace(READER_TAG, _READER))
-        html_part, text_part = personalize(rendered, unsubscribe_url=_LINK)
+        html_part, text_part = personalize(rendered, unsubscribe_url=_LINK,
+                                           preferences_url=_PREFERENCES_LINK,
+                                           stop_series_url=_STOP_SERIES_LINK)
         self.html = _Body(html_part, html.escape)
         self.text = _Body(text_part, str)
         self.headers = {"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
@@ -213,17 +225,22 @@ class CampaignEmail:
         return root.as_bytes(linesep="\r\n")
 
     def for_recipient(self, *, email: str, message_id: str, unsubscribe_url: str,
+                      preferences_url: str = "", stop_series_url: str = "",
                       reader_token: str = "") -> PreparedEmail:
-        """``reader_token`` fills the reader's places in tracked links (URL-safe already)."""
+        """This reader's copy; a personal link not given falls back as ``personalize`` does.
+        ``reader_token`` fills the reader's places in tracked links (URL-safe already)."""
         to = envelope_address(email)
-        text = self.text.text(unsubscribe_url, reader_token)
-        html_text = self.html.text(unsubscribe_url, reader_token)
+        preferences_url = preferences_url or unsubscribe_url
+        values = {_LINK: unsubscribe_url, _PREFERENCES_LINK: preferences_url,
+                  _STOP_SERIES_LINK: stop_series_url or preferences_url, _READER: reader_token}
+        text = self.text.text(values)
+        html_text = self.html.text(values)
         values = {
             _TO: to.encode(),
             _MESSAGE_ID: message_id.encode(),
             _LIST_UNSUBSCRIBE: unsubscribe_url.encode(),
-            _TEXT_BODY: self.text.wire(unsubscribe_url, reader_token),
-            _HTML_BODY: self.html.wire(unsubscribe_url, reader_token),
+            _TEXT_BODY: self.text.wire(values),
+            _HTML_BODY: self.html.wire(values),
         }
         raw = b"".join(
             values[segment] if isinstance(segment, str) else segment for segment in self._segments

@@ -55,6 +55,7 @@ from pipeline.providers.mailchimp_errors import (
     RetryPolicy,
     TransientError,
 )
+from pipeline.providers.message import mailchimp_markup
 
 PROVIDER_RETRY = RetryPolicy(
     max_attempts=3, base_seconds=0.5, cap_seconds=2.0, budget_seconds=20.0
@@ -151,7 +152,8 @@ class MailchimpProvider(EmailProvider):
 
     def campaign_set_content(self, campaign_id: str, *, html: str, text: str) -> None:
         with _as_provider_errors():
-            self.client.set_campaign_content(campaign_id, html=html, plain_text=text)
+            self.client.set_campaign_content(campaign_id, html=mailchimp_markup(html),
+                                             plain_text=mailchimp_markup(text))
 
     def campaign_send(self, campaign_id: str) -> None:
         """actions/send, one request, never retried here: on doubt the service reads the

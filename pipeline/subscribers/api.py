@@ -30,6 +30,7 @@ from pipeline.subscribers.clients import client_bucket, client_ip
 from pipeline.subscribers.email_address import InvalidEmail, normalize_email
 from pipeline.subscribers.models import Subscriber, SubscriberStatus
 from pipeline.subscribers.rate_limits import RateLimited, hit
+from pipeline.subscribers.signals import confirmation_offers
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +165,8 @@ def _wants_html(request: HttpRequest) -> bool:
 
 
 def _page(heading: str, message: str, *, status: int = 200, action_url: str = "",
-          action_label: str = "", one_click: bool = False) -> HttpResponse:
+          action_label: str = "", one_click: bool = False, offers=(),
+          preferences_url: str = "") -> HttpResponse:
     html = render_to_string(
         "subscribers/page.html",
         {
@@ -173,6 +175,8 @@ def _page(heading: str, message: str, *, status: int = 200, action_url: str = ""
             "action_url": action_url,
             "action_label": action_label,
             "one_click": one_click,
+            "offers": offers,
+            "preferences_url": preferences_url,
         },
     )
     return HttpResponse(html, status=status)  # no-store and no-referrer: _private
@@ -250,7 +254,7 @@ def confirm(request, token: str):
         claims = _read_link(request, tokens.CONFIRM, token)
         if claims.consent_id is None:
             raise tokens.BadToken("This link is not valid.")
-        service.subscriber_confirm(
+        subscriber = service.subscriber_confirm(
             subscriber_id=claims.subscriber_id,
             address_digest=claims.address_digest,
             consent_id=int(claims.consent_id),
@@ -263,7 +267,15 @@ def confirm(request, token: str):
         return _answer(request, 400, "Link not valid", str(error))
     except service.AddressBounced as error:
         return _answer(request, 409, "Cannot subscribe this address", str(error))
-    return _answer(request, 200, "Subscribed", "Your subscription is confirmed. Thank you.")
+    if _wants_html(request):
+        # The reader's next steps: the preference page, and what upper apps offer (catch-up).
+        series_ids = list(subscriber.series.values_list("pk", flat=True))
+        offers = [offer for _receiver, answer in confirmation_offers.send(
+            sender=Subscriber, subscriber_id=subscriber.pk, series_ids=series_ids)
+            for offer in (answer or [])]
+        return _page("Subscribed", "Your subscription is confirmed. Thank you.", offers=offers,
+                     preferences_url=service.subscriber_preferences_page_url(subscriber))
+    return _error(200, "Your subscription is confirmed. Thank you.")
 
 
 def _link_subscriber(request: HttpRequest, purpose: str, token: str):

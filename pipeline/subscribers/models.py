@@ -76,6 +76,9 @@ class ConsentKind(models.TextChoices):
     GIVEN = "given", "Consent given (awaiting confirmation)"
     CONFIRMED = "confirmed", "Consent confirmed (double opt-in)"
     WITHDRAWN = "withdrawn", "Consent withdrawn"
+    # The reader changed which series they follow (status untouched): ``requested_series`` holds
+    # the series followed afterwards, the note what was added and stopped.
+    PREFERENCES = "preferences", "Series preferences changed"
 
 
 class ConsentSource(models.TextChoices):

@@ -45,13 +45,18 @@ from pipeline.subscribers.models import (
     SubscriberStatus,
 )
 from pipeline.subscribers.rate_limits import RateLimited, hit
-from pipeline.subscribers.signals import confirmation_requested
+from pipeline.subscribers.signals import (
+    confirmation_requested,
+    preferences_changed,
+    series_confirmed,
+)
 from pipeline.subscribers.tokens import (
     address_matches,
     confirm_max_age_days,
     confirm_url,
     list_unsubscribe_headers,
     preferences_url,
+    reader_links,
 )
 
 logger = logging.getLogger(__name__)
@@ -376,6 +381,7 @@ def subscriber_confirm(
                 "This address bounced, so we cannot subscribe it; please contact us."
             )
         wanted = list(SeriesPage.objects.live().public().filter(slug__in=given.requested_series))
+        before = set(subscriber.series.values_list("pk", flat=True))
         if subscriber.status == SubscriberStatus.SUBSCRIBED:
             subscriber.series.add(*wanted)  # a new consent for more series: status untouched
         else:
@@ -387,6 +393,13 @@ def subscriber_confirm(
             requested_series=given.requested_series, answers=given,
             also={"preferences_changed_at": now},
         )
+        series_confirmed.send(sender=Subscriber, subscriber_id=subscriber.pk,
+                              series_ids=[s.pk for s in wanted])
+        removed = before - {s.pk for s in wanted}
+        if removed or {s.pk for s in wanted} - before:
+            preferences_changed.send(sender=Subscriber, subscriber_id=subscriber.pk,
+                                     added_ids=sorted({s.pk for s in wanted} - before),
+                                     removed_ids=sorted(removed))
     return subscriber
 
 
@@ -400,17 +413,59 @@ def subscriber_for_link(*, subscriber_id: int, address_digest: str) -> Subscribe
 
 
 def subscriber_update_preferences(
-    *, subscriber_id: int, address_digest: str, series_slugs: list[str]
+    *, subscriber_id: int, address_digest: str, series_slugs: list[str],
+    source: str = ConsentSource.API, ip_address: str | None = None, user_agent: str = "",
 ) -> Subscriber:
-    """Replace the series followed. Status is untouched: preferences never resubscribe."""
+    """Replace the series followed. Status is untouched: preferences never resubscribe.
+    A change is recorded as a consent row (kind PREFERENCES); choosing the same set records
+    nothing."""
     series = series_by_slugs(series_slugs)
     with transaction.atomic():
         subscriber = _lock(subscriber_id)
         _check_address(subscriber, address_digest)
-        subscriber.series.set(series)
-        subscriber.preferences_changed_at = timezone.now()
-        subscriber.save(update_fields=["preferences_changed_at", "updated_at"])
+        _set_series(subscriber, {s.pk for s in series}, source=source, ip_address=ip_address,
+                    user_agent=user_agent)
     return subscriber
+
+
+def subscriber_stop_series(
+    *, subscriber_id: int, address_digest: str, series_id: int,
+    source: str = ConsentSource.API, ip_address: str | None = None, user_agent: str = "",
+) -> Subscriber:
+    """Stop following one series (the "stop emails about this series" link). Idempotent."""
+    with transaction.atomic():
+        subscriber = _lock(subscriber_id)
+        _check_address(subscriber, address_digest)
+        followed = set(subscriber.series.values_list("pk", flat=True))
+        _set_series(subscriber, followed - {series_id}, source=source, ip_address=ip_address,
+                    user_agent=user_agent)
+    return subscriber
+
+
+def _set_series(subscriber: Subscriber, wanted: set[int], *, source: str,
+                ip_address: str | None, user_agent: str) -> None:
+    """Inside the caller's transaction, with the subscriber locked."""
+    before = set(subscriber.series.values_list("pk", flat=True))
+    added, removed = wanted - before, before - wanted
+    if not added and not removed:
+        return
+    now = timezone.now()
+    subscriber.series.set(wanted)
+    subscriber.preferences_changed_at = now
+    subscriber.save(update_fields=["preferences_changed_at", "updated_at"])
+    titles = dict(SeriesPage.objects.filter(pk__in=added | removed).values_list("pk", "slug"))
+    slugs = sorted(SeriesPage.objects.filter(pk__in=wanted).values_list("slug", flat=True))
+    note = "; ".join(part for part in (
+        "follows " + ", ".join(sorted(titles[pk] for pk in added)) if added else "",
+        "stopped " + ", ".join(sorted(titles[pk] for pk in removed)) if removed else "",
+    ) if part)
+    ConsentRecord.objects.create(
+        subscriber=subscriber, kind=ConsentKind.PREFERENCES, source=source, recorded_at=now,
+        ip_address=ip_address, user_agent=(user_agent or "")[:500], requested_series=slugs,
+        note=f"Preferences changed: {note}"[:500],
+    )
+    preferences_changed.send(sender=Subscriber, subscriber_id=subscriber.pk,
+                             added_ids=sorted(added), removed_ids=sorted(removed))
 
 
 def subscriber_unsubscribe(
@@ -463,3 +518,8 @@ def subscriber_email_headers(subscriber: Subscriber) -> dict[str, str]:
 def subscriber_preferences_url(subscriber: Subscriber) -> str:
     """The preferences link for the footer of list emails (used by campaigns)."""
     return preferences_url(subscriber_id=subscriber.pk, email=subscriber.email)
+
+
+def subscriber_preferences_page_url(subscriber: Subscriber) -> str:
+    """The reader's preference page (server-rendered), for the footer of list emails."""
+    return reader_links(subscriber_id=subscriber.pk, email=subscriber.email).preferences

@@ -16,6 +16,7 @@ readers do not already have, and they stop mattering once the last one expires (
 after SUBSCRIBER_PREFERENCES_MAX_AGE; unsubscribe links never check the address).
 """
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -141,3 +142,40 @@ def list_unsubscribe_headers(*, subscriber_id: int, email: str) -> dict[str, str
         "List-Unsubscribe": f"<{unsubscribe_url(subscriber_id=subscriber_id, email=email)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
+
+
+# The reader's pages (server-rendered, pipeline/catchup/views.py), reached with a preferences
+# token: the preference page, "stop emails about this series" and "send me the earlier parts".
+PAGE_ROUTES = {
+    "preferences": "reader_preferences",
+    "stop_series": "reader_stop_series",
+    "catchup": "reader_catchup",
+}
+
+
+@functools.cache
+def _page_path(route: str) -> str:
+    """The page's path around placeholders: reverse() once, not once per message."""
+    kwargs = {"token": "TOKEN"} if route == "preferences" else {"token": "TOKEN", "slug": "SLUG"}
+    return reverse(PAGE_ROUTES[route], kwargs=kwargs)
+
+
+def reader_page_url(route: str, *, token: str, slug: str = "") -> str:
+    before, after = _page_path(route).split("TOKEN", 1)  # the token is inserted, not searched
+    return settings.BASE_URL + before + token + after.replace("SLUG", slug)
+
+
+@dataclass(frozen=True)
+class ReaderLinks:
+    preferences: str
+    stop_series: str  # empty when the email is about no one series
+
+
+def reader_links(*, subscriber_id: int, email: str, series_slug: str = "") -> ReaderLinks:
+    """The personal links of a list email's footer (one signed token for both)."""
+    token = make_token(PREFERENCES, subscriber_id=subscriber_id, email=email)
+    return ReaderLinks(
+        preferences=reader_page_url("preferences", token=token),
+        stop_series=reader_page_url("stop_series", token=token, slug=series_slug)
+        if series_slug else "",
+    )

@@ -8,6 +8,7 @@ connection), which is why these tests can run inside the test's transaction.
 """
 
 import email
+import re
 import threading
 from email import policy
 
@@ -189,8 +190,12 @@ def test_lines_starting_with_a_dot_arrive_intact(series, sink, settings):
         (raw,) = sink.handler.received[address]
         message = email.message_from_bytes(raw, policy=policy.default)
         link = str(message["List-Unsubscribe"]).strip()[1:-1]
-        html_part, text_part = personalize(sent, unsubscribe_url=link)
         text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+        # The reader's preference link is signed at send time: read it back, check its form.
+        preferences = re.search(r"^Manage preferences: (\S+)$", text, re.MULTILINE).group(1)
+        assert preferences.startswith(settings.BASE_URL + "/preferences/")
+        html_part, text_part = personalize(sent, unsubscribe_url=link,
+                                           preferences_url=preferences)
         assert text == text_part
         assert {".A line that starts with a dot.", ".", "..Two dots."} <= set(text.split("\n"))
         html = message.get_body(("html",)).get_content().replace("\r\n", "\n")

@@ -88,7 +88,7 @@ def test_every_route_we_use_answers_as_documented(mailchimp_emulator, conformanc
     assert api.json("GET", f"/lists/{list_id}/interest-categories")["total_items"] == 1
     interests_path = f"/lists/{list_id}/interest-categories/{category['id']}/interests"
     sleep_series = api.json("POST", interests_path, {"name": "Sleep"})
-    api.json("POST", interests_path, {"name": "Running"})
+    running_series = api.json("POST", interests_path, {"name": "Running"})
     assert api.json("GET", interests_path)["total_items"] == 2
 
     # Members: upsert, add, read, update, tags, archive, forget.
@@ -108,6 +108,15 @@ def test_every_route_we_use_answers_as_documented(mailchimp_emulator, conformanc
     assert api.json("GET", f"/lists/{list_id}/members")["total_items"] == 2
     api.json("PATCH", f"/lists/{list_id}/members/{subscriber_hash('bob@example.com')}",
              {"status": "subscribed"})
+    # A preference change: the member's interests, one on and one off, in one PATCH.
+    patched = api.json("PATCH", f"/lists/{list_id}/members/{ann_hash}",
+                       {"interests": {sleep_series["id"]: False, running_series["id"]: True}})
+    assert patched["interests"] == {sleep_series["id"]: False, running_series["id"]: True}
+    patched = api.json("PATCH", f"/lists/{list_id}/members/{ann_hash}",
+                       {"interests": {sleep_series["id"]: True, running_series["id"]: False}})
+    assert patched["interests"] == {sleep_series["id"]: True, running_series["id"]: False}
+    api("PATCH", f"/lists/{list_id}/members/{ann_hash}", {"interests": {"nope": True}},
+        expect=400)
     api("POST", f"/lists/{list_id}/members/{ann_hash}/tags",
         {"tags": [{"name": "vip-readers", "status": "active"}]}, expect=204)
     assert api.json("GET", f"/lists/{list_id}/members/{ann_hash}/tags")["total_items"] == 1

@@ -19,7 +19,13 @@ from hypothesis import strategies as st
 from pipeline.campaigns.services.campaigns import campaign_create_discount
 from pipeline.campaigns.services.rendering import campaign_render
 from pipeline.providers.campaign_email import CampaignEmail, PreparedEmail
-from pipeline.providers.message import ADDRESS_TAG, UNSUB_TAG, RenderedEmail
+from pipeline.providers.message import (
+    ADDRESS_TAG,
+    PREFERENCES_TAG,
+    STOP_SERIES_TAG,
+    UNSUB_TAG,
+    RenderedEmail,
+)
 from tests.support.factories import make_offer, make_series
 
 LINK = "https://partwork.example/api/subscribers/unsubscribe/eJyrVipWsjLUUUpUslIKDXIMDUkt8g8/"
@@ -79,7 +85,9 @@ def assert_wire_limits(raw: bytes) -> None:
 
 
 def _expected(template: str, link: str, escape) -> str:
-    filled = template.replace(UNSUB_TAG, escape(link))
+    # The personal links not given fall back to the unsubscribe link (personalize's rule).
+    filled = template.replace(UNSUB_TAG, escape(link)).replace(
+        PREFERENCES_TAG, escape(link)).replace(STOP_SERIES_TAG, escape(link))
     return _normalized(filled.replace(ADDRESS_TAG, escape(settings.POSTAL_ADDRESS)))
 
 
@@ -233,7 +241,7 @@ _TRICKY = st.sampled_from([" ", "  ", "\t", "\n", "\r\n", "\r", "=", "==", "=\n"
                            "\u2028", "\x0c", "--", ">"])
 _LONG = st.integers(min_value=100, max_value=1200).map(lambda n: "wörd " * (n // 5) + "x" * (n % 5))
 _PIECE = st.one_of(st.text(_CHARS, max_size=40), _TRICKY, _LONG, st.just(UNSUB_TAG),
-                   st.just(ADDRESS_TAG))
+                   st.just(ADDRESS_TAG), st.just(PREFERENCES_TAG), st.just(STOP_SERIES_TAG))
 _BODY = st.lists(_PIECE, max_size=14).map("".join)
 # Links as we make them (URL characters), up to the room kept for one (400 octets, escaped).
 _URL_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?#[]@!$&'()*+,;=%"

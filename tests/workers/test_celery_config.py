@@ -70,6 +70,9 @@ def test_each_task_lands_in_the_queue_it_names():
         "workers.tasks.campaigns.hand_over_announcement": "publishing",
         "workers.tasks.campaigns.send_campaign": "mail",
         "workers.tasks.audience.sync_audience": "mail",
+        "workers.tasks.audience.push_member_interests": "mail",
+        "workers.tasks.catchup.step": "mail",
+        "workers.tasks.catchup.send_welcome": "mail",
         "workers.tasks.subscribers.send_confirmation": "mail",
         "workers.tasks.subscribers.sweep_confirmations": "publishing",
         "workers.tasks.deliverability.poll_bounce_mailbox": "mail",
@@ -80,6 +83,8 @@ def test_each_task_lands_in_the_queue_it_names():
         "workers.tasks.campaigns.hand_over_announcement": (1,),
         "workers.tasks.subscribers.send_confirmation": (1,),
         "workers.tasks.publishing.publish_on_time": (1,),
+        "workers.tasks.audience.push_member_interests": (1,),
+        "workers.tasks.catchup.send_welcome": (1,),
         "workers.tasks.django_tasks.run_django_task": ("wagtail.tasks.nothing", [], {}),
     }
     with app.connection_for_write() as conn:

@@ -2,8 +2,10 @@
 
 from celery import shared_task
 
+from pipeline.audience.services.members import audience_member_interests_push
 from pipeline.audience.services.runs import AudienceSyncInterrupted
 from pipeline.audience.services.sync import audience_sync_task_run
+from pipeline.providers.mailchimp_errors import RetryableError
 
 
 # Long: a 100,000-member first sync is ~200 batch calls. Below the broker's visibility timeout
@@ -15,3 +17,12 @@ def sync_audience(self, full: bool = False) -> dict:
         return audience_sync_task_run(full=full)
     except AudienceSyncInterrupted as error:  # an outage: the run keeps its cursor; back off
         raise self.retry(exc=error, countdown=min(300, 30 * 2 ** self.request.retries)) from error
+
+
+@shared_task(bind=True, queue_name="mail", soft_time_limit=60, time_limit=90, max_retries=8)
+def push_member_interests(self, subscriber_id: int) -> bool:
+    """A preference change reaches the member's interests at Mailchimp."""
+    try:
+        return audience_member_interests_push(subscriber_id=subscriber_id) is not None
+    except RetryableError as error:
+        raise self.retry(exc=error, countdown=min(300, 10 * 2 ** self.request.retries)) from error

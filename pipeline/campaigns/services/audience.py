@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from cms.models import SeriesPage
 from pipeline.audience.models import MailchimpSeriesInterest
 from pipeline.campaigns.models import Campaign, CampaignAudience, CampaignKind
+from pipeline.campaigns.signals import announcement_audience
 from pipeline.subscribers.models import Subscriber
 
 
@@ -32,6 +33,12 @@ def audience_recipients(campaign: Campaign) -> QuerySet[Subscriber]:
     series_ids = audience_series_ids(campaign)
     if series_ids is not None:
         recipients = recipients.filter(series__in=series_ids).distinct()
+    if campaign.kind == CampaignKind.ANNOUNCEMENT and campaign.part_id:
+        # Readers an upper app takes care of otherwise (catch-up: the part joins their queue).
+        for _receiver, skipped in announcement_audience.send(
+                sender=Campaign, part_id=campaign.part_id, series_id=series_ids[0]):
+            if skipped is not None:
+                recipients = recipients.exclude(pk__in=skipped)
     return recipients.order_by("pk")
 
 

@@ -28,7 +28,13 @@ from django.core.mail.message import make_msgid
 from django.db import transaction
 from django.utils import timezone
 
-from pipeline.campaigns.models import Campaign, CampaignStatus, Delivery, DeliveryState
+from pipeline.campaigns.models import (
+    Campaign,
+    CampaignKind,
+    CampaignStatus,
+    Delivery,
+    DeliveryState,
+)
 from pipeline.campaigns.services.approval import approved_copy
 from pipeline.campaigns.services.audience import audience_description, audience_recipients
 from pipeline.campaigns.services.checks import campaign_check
@@ -48,7 +54,7 @@ from pipeline.campaigns.services.tracking import Tracking, email_tracking
 from pipeline.providers.campaign_email import CampaignEmail, sender_domain
 from pipeline.providers.campaign_transport import MaybeSent, NotSent, open_transport
 from pipeline.providers.message import RenderedEmail, personalize
-from pipeline.subscribers.tokens import UNSUBSCRIBE, absolute_url, make_token
+from pipeline.subscribers.tokens import UNSUBSCRIBE, absolute_url, make_token, reader_links
 
 logger = logging.getLogger(__name__)
 S = CampaignStatus
@@ -240,6 +246,7 @@ def _send_all(campaign: Campaign, guard: SendGuard, email: CampaignEmail, transp
     outcomes: list[_Outcome] = []
     stop = None
     started, claimed_total = time.monotonic(), 0
+    series_slug = stop_series_slug(campaign)
     # Below the task's 240 s soft limit, so a long list is never cut off mid-message by it.
     run_seconds = settings.CAMPAIGN_SEND_RUN_SECONDS
     while True:
@@ -268,7 +275,8 @@ def _send_all(campaign: Campaign, guard: SendGuard, email: CampaignEmail, transp
         progress.add(outcomes)
         for job in claimed:
             in_flight.add(transport.submit(functools.partial(
-                _send_one, job=job, email=email, guard=guard, tracking=tracking)))
+                _send_one, job=job, email=email, guard=guard, tracking=tracking,
+                series_slug=series_slug)))
         if not in_flight:
             if not wanted:
                 return stop
@@ -323,14 +331,24 @@ def _with_message_id(job: _Job) -> _Job:
     return _Job(job.pk, job.subscriber_id, job.email, message_id)
 
 
+def stop_series_slug(campaign: Campaign) -> str:
+    """The series an announcement's "stop emails about this series" link names (else empty)."""
+    if campaign.kind == CampaignKind.ANNOUNCEMENT and campaign.part_id:
+        return campaign.part.series.slug
+    return ""
+
+
 def _send_one(channel, *, job: _Job, email: CampaignEmail, guard: SendGuard,
-              tracking: Tracking) -> _Outcome:
+              tracking: Tracking, series_slug: str = "") -> _Outcome:
     """Runs in a sending thread: build this reader's bytes, hand them over, say what happened."""
     if guard.too_late():
         return _Outcome(job.pk, D.PENDING)  # never tried; the guard ends the campaign
+    links = reader_links(subscriber_id=job.subscriber_id, email=job.email,
+                         series_slug=series_slug)
     prepared = email.for_recipient(
         email=job.email, message_id=job.message_id,
         unsubscribe_url=unsubscribe_link(subscriber_id=job.subscriber_id, email=job.email),
+        preferences_url=links.preferences, stop_series_url=links.stop_series,
         reader_token=tracking.token_for(job.subscriber_id),
     )
     try:
@@ -344,6 +362,7 @@ def _send_one(channel, *, job: _Job, email: CampaignEmail, guard: SendGuard,
     except MaybeSent as cut_off:
         return _Outcome(job.pk, D.UNCERTAIN, error=str(cut_off), trouble=str(cut_off))
     return _Outcome(job.pk, D.SENT)
+
 
 def _stop_expired(campaign: Campaign, worker: str, reason: str) -> str:
     skipped = Delivery.objects.filter(campaign=campaign, state=D.PENDING).update(

@@ -39,6 +39,7 @@ def _context(campaign: Campaign, web_link: bool) -> tuple[str, dict]:
             body_html=body_html,
             body_text=body_text,
             series_title=series.title,
+            stop_series_title=series.title,
             part_number=part.part_number,
             part_title=part.title,
             standfirst=part.standfirst,
