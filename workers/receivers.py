@@ -11,9 +11,14 @@ from django.utils import timezone
 
 from pipeline.campaigns.signals import campaign_due
 from pipeline.publishing.signals import announcement_created
-from pipeline.subscribers.signals import confirmation_requested
+from pipeline.subscribers.signals import (
+    confirmation_requested,
+    import_requested,
+    personal_data_erasing,
+)
+from workers.tasks.audience import erase_mailchimp_members
 from workers.tasks.campaigns import hand_over_announcement, send_campaign
-from workers.tasks.subscribers import send_confirmation
+from workers.tasks.subscribers import run_subscriber_import, send_confirmation
 
 # Short countdowns only (DESIGN.md: no ETA longer than a few minutes on Redis); later sends are
 # found by the campaigns sweep when they fall due.
@@ -41,3 +46,15 @@ def _queue_send(campaign_id: int, send_at=None, **kwargs):
 def _queue_confirmation(consent_id: int, **kwargs):
     # Robust: a broker outage costs the request nothing; the confirmations sweep sends it later.
     transaction.on_commit(lambda: send_confirmation.delay(consent_id), robust=True)
+
+
+@receiver(import_requested, dispatch_uid="partwork-queue-subscriber-import")
+def _queue_import(import_id: int, **kwargs):
+    # A lost message: the imports sweep finds the job queued without a heartbeat.
+    transaction.on_commit(lambda: run_subscriber_import.delay(import_id), robust=True)
+
+
+@receiver(personal_data_erasing, dispatch_uid="partwork-queue-mailchimp-erasure")
+def _queue_erasure(**kwargs):
+    # The MailchimpErasure row is the truth (written in the same transaction); beat retries it.
+    transaction.on_commit(lambda: erase_mailchimp_members.delay(), robust=True)

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from pipeline.audience.services.erasures import mailchimp_configured, mailchimp_erasures_process
 from pipeline.audience.services.runs import AudienceSyncInterrupted
 from pipeline.audience.services.sync import audience_sync_task_run
 
@@ -15,3 +16,13 @@ def sync_audience(self, full: bool = False) -> dict:
         return audience_sync_task_run(full=full)
     except AudienceSyncInterrupted as error:  # an outage: the run keeps its cursor; back off
         raise self.retry(exc=error, countdown=min(300, 30 * 2 ** self.request.retries)) from error
+
+
+@shared_task(queue_name="mail", soft_time_limit=240, time_limit=300)
+def erase_mailchimp_members() -> dict:
+    """Permanent deletions at Mailchimp owed by erasures (queued on commit and by beat; the rows
+    are the truth, so a lost message or a killed worker only delays them)."""
+    if not mailchimp_configured():
+        return {"skipped": "Mailchimp is not configured"}
+    return mailchimp_erasures_process()
+
