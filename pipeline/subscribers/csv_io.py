@@ -413,11 +413,13 @@ def sniff_utf8(binary, *, limit: int | None = None) -> None:
             raise CsvImportError(f"The file is larger than {limit:,} bytes: split it, or use "
                                  "manage.py import_subscribers.")
         if b"\x00" in block:
+            line += block[:block.index(b"\x00")].count(b"\n")
             raise CsvImportError(f"The file contains NUL bytes (near line {line}): it is not "
                                  "a text CSV file.")
         try:
             decoder.decode(block)
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as error:
+            line += block[:error.start].count(b"\n")
             raise CsvImportError(f"The file is not UTF-8 text (near line {line}). Save it as "
                                  "CSV UTF-8.") from None
         line += block.count(b"\n")

@@ -14,6 +14,7 @@ from pipeline.subscribers.csv_io import (
     errors_csv,
     import_csv,
     read_headers,
+    sniff_utf8,
 )
 
 
@@ -46,6 +47,7 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {path}")
         binary, size = file.open("rb"), file.stat().st_size
         try:
+            sniff_utf8(binary)  # refuse a file that is not UTF-8 text before any row is written
             headers = read_headers(binary)
             binary.seek(0)
             mapping = auto_mapping(headers)
