@@ -65,12 +65,13 @@ def test_confirmation_email_is_owed_only_when_asked_and_only_without_proof(serie
     bob_consent = ConsentRecord.objects.get(subscriber__email="bob@example.com")
     assert requested == [bob_consent.pk]
     assert bob_consent.confirmation_due_at is not None
-    assert ConsentRecord.objects.get(subscriber__email="ann@example.com").confirmation_due_at is None
+    ann_consent = ConsentRecord.objects.get(subscriber__email="ann@example.com")
+    assert ann_consent.confirmation_due_at is None
 
 
 def test_re_import_updates_and_never_duplicates(series, other_series):
     run(HEADER + "ann@example.com,Ann,moving-well,consent,2024-05-31,\n")
-    report = run(HEADER + "ANN@example.com,Ann Smith,%s,consent,2024-06-01,\n" % other_series.slug)
+    report = run(HEADER + f"ANN@example.com,Ann Smith,{other_series.slug},consent,2024-06-01,\n")
     assert report.counts["updated"] == 1 and "created" not in report.counts
     assert Subscriber.objects.count() == 1
     ann = Subscriber.objects.get()
