@@ -143,7 +143,15 @@ def _subscriber_buttons(snippet, user, next_url=None):
 
 
 class _Needs:
+    """The view's own permission, and breadcrumbs back to the subscriber list."""
+
     permission = ""
+
+    def get_breadcrumbs_items(self):
+        return [{"url": reverse("wagtailadmin_home"), "label": "Home"},
+                {"url": reverse("wagtailsnippets_subscribers_subscriber:list"),
+                 "label": "Subscribers"},
+                {"url": "", "label": self.get_page_title()}]
 
     def dispatch(self, request, *args, **kwargs):
         if not request.user.has_perm(self.permission):
