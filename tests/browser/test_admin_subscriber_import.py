@@ -71,7 +71,7 @@ def test_operator_imports_a_csv_with_dry_run_progress_and_row_errors(
 
     with page.expect_download() as download:
         page.click("#errors-download")
-    rows = list(csv.reader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
+    rows = list(csv.reader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
     assert [r[0] for r in rows] == ["line", str(ROWS + 2), str(ROWS + 3)]
 
     job = SubscriberImport.objects.get()
