@@ -51,8 +51,11 @@ def changed_batches(*, run: AudienceSyncRun, interests: dict[int, str], batch_si
     # incremental run reads only who changed since the last run, or still has a sync error.
     candidates = Subscriber.objects.filter(erased_at__isnull=True)
     if run.changed_since is not None and not run.full:
-        candidates = candidates.filter(Q(updated_at__gte=run.changed_since)
-                                       | ~Q(mailchimp_sync_error=""))
+        since = run.changed_since
+        candidates = candidates.filter(
+            Q(updated_at__gte=since) | Q(status_changed_at__gte=since)
+            | Q(preferences_changed_at__gte=since) | Q(email_changed_at__gte=since)
+            | ~Q(mailchimp_sync_error=""))
     while position < run.upper_pk:
         rows = list(candidates.filter(pk__gt=position, pk__lte=run.upper_pk)
                     .order_by("pk").values(*ROW_FIELDS)[:SCAN_CHUNK])

@@ -195,11 +195,11 @@ def audience_sync_health(*, now: datetime | None = None) -> dict:
     unfinished run if any (``state``, ``heartbeat_age_seconds``, ``last_error``)."""
     now = now or timezone.now()
     last = (AudienceSyncRun.objects.filter(state=SyncRunState.FINISHED)
-            .order_by("-finished_at").first())
+            .order_by("-started_at", "-id").first())
     unfinished = (AudienceSyncRun.objects.exclude(state=SyncRunState.FINISHED)
                   .order_by("-id").first())
     figures: dict = {
-        "last_success_at": last.finished_at.isoformat() if last else None,
+        "last_success_at": (last.finished_at or last.started_at).isoformat() if last else None,
         # Lag: changes made after the last finished run began may not be at Mailchimp yet.
         "lag_seconds": round((now - last.started_at).total_seconds()) if last else None,
         "last_run_errors": sum(last.errors_by_kind.values()) if last else 0,
