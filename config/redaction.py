@@ -2,8 +2,8 @@
 
 Three kinds of URL carry a secret in their path: the Mailchimp list webhook
 (``/hooks/mailchimp/<MAILCHIMP_WEBHOOK_SECRET>/``, the whole authentication of unsigned webhooks),
-the subscriber links (``/api/subscribers/{confirm,preferences,unsubscribe}/<signed token>``) and
-the admin's password reset links (``/admin/password_reset/confirm/<uid>/<token>/``);
+the subscriber links (``/api/subscribers/{confirm,preferences,unsubscribe,data}/<signed
+token>``) and the admin's password reset links (``/admin/password_reset/confirm/<uid>/<token>/``);
 tests/config/test_log_redaction.py fails when a route with a token or secret is not covered.
 ``RedactSecrets`` is a logging filter that replaces those path segments with ``[redacted]`` in the
 message, in any extra attribute (Django's ``django.request`` logger attaches the request) and in
@@ -21,7 +21,7 @@ REDACTED = "[redacted]"
 # A path segment: up to the next slash, query, fragment, quote or blank.
 _SEGMENT = r"[^/?#\s\"'<>]+"
 SECRET_PATHS = re.compile(
-    rf"(/hooks/mailchimp/|/api/subscribers/(?:confirm|preferences|unsubscribe)/"
+    rf"(/hooks/mailchimp/|/api/subscribers/(?:confirm|preferences|unsubscribe|data)/"
     rf"|/password_reset/confirm/){_SEGMENT}(?:/{_SEGMENT})?"
 )
 

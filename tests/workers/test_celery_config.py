@@ -68,14 +68,18 @@ def test_each_task_lands_in_the_queue_it_names():
         "workers.tasks.campaigns.hand_over_announcement": "publishing",
         "workers.tasks.campaigns.send_campaign": "mail",
         "workers.tasks.audience.sync_audience": "mail",
+        "workers.tasks.audience.erase_mailchimp_members": "mail",
         "workers.tasks.subscribers.send_confirmation": "mail",
         "workers.tasks.subscribers.sweep_confirmations": "publishing",
+        "workers.tasks.subscribers.run_subscriber_import": "publishing",
+        "workers.tasks.subscribers.sweep_subscriber_imports": "publishing",
     }
     assert {name: task.queue_name for name, task in ours.items()} == expected
     ids_taken = {  # the tasks that load a row by id
         "workers.tasks.campaigns.send_campaign": (1,),
         "workers.tasks.campaigns.hand_over_announcement": (1,),
         "workers.tasks.subscribers.send_confirmation": (1,),
+        "workers.tasks.subscribers.run_subscriber_import": (1,),
     }
     with app.connection_for_write() as conn:
         channel = conn.default_channel
