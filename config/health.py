@@ -26,6 +26,7 @@ from pipeline.audience.services.erasures import (
 )
 from pipeline.audience.services.sync import audience_sync_health
 from pipeline.campaigns.models import IN_FLIGHT_STATUSES, Campaign, Delivery, DeliveryState
+from pipeline.deliverability.services.mailbox import bounce_mailbox_heartbeat, mailbox_configured
 from pipeline.publishing.services.sweep import publishing_heartbeat
 
 # A part still unpublished this long after its go-live time means the sweep is not keeping up.
@@ -36,6 +37,8 @@ UNCERTAIN_ALERT_WINDOW = timedelta(hours=24)
 # An unfinished audience sync run whose heartbeat is older than this has stopped for good: its task
 # retries every 5 minutes at most, and a run holding the lock beats every few seconds.
 AUDIENCE_SYNC_STALLED_AFTER = timedelta(minutes=15)
+# Bounce mailbox polls failing this long (a changed password, a server down) raise an alert.
+BOUNCE_MAILBOX_FAILING_AFTER = timedelta(minutes=15)
 
 
 @dataclass
@@ -101,7 +104,24 @@ def alert_checks() -> list[Check]:
         checks += [check_sweep(), check_overdue_parts()]
         checks += _campaign_checks()
         checks.append(check_audience_sync())
+        checks.append(check_bounce_mailbox())
     return checks
+
+
+def check_bounce_mailbox() -> Check:
+    if not mailbox_configured():
+        return Check("bounce_mailbox", True, "the bounce mailbox is not configured",
+                     {"configured": False})
+    beat = bounce_mailbox_heartbeat()
+    since = beat.get("failing_since")
+    figures = {"configured": True,
+               "failing_seconds": round((timezone.now() - since).total_seconds()) if since
+               else 0}
+    if since and timezone.now() - since > BOUNCE_MAILBOX_FAILING_AFTER:
+        return Check("bounce_mailbox", False, f"bounce mailbox polls have failed for "
+                     f"{figures['failing_seconds'] / 60:.0f} min: {beat.get('last_error', '')}; "
+                     "check the BOUNCE_IMAP_* settings (`manage.py poll_bounces`)", figures)
+    return Check("bounce_mailbox", True, figures=figures)
 
 
 def check_audience_sync() -> Check:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("api/", api.urls),
     path("hooks/", include("pipeline.audience.urls")),
+    path("hooks/", include("pipeline.deliverability.urls")),
     path("feeds/<str:slug>/rss/", SeriesRssFeed(), name="series-rss"),
     path("feeds/<str:slug>/atom/", SeriesAtomFeed(), name="series-atom"),
 ]

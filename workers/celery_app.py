@@ -59,6 +59,12 @@ app.conf.beat_schedule = {
         "schedule": 60,
         "options": {"expires": 120},
     },
+    # Bounces and complaint reports in the bounce mailbox (does nothing until it is configured).
+    "bounce-mailbox-poll": {
+        "task": "workers.tasks.deliverability.poll_bounce_mailbox",
+        "schedule": settings.BOUNCE_POLL_INTERVAL,
+        "options": {"expires": settings.BOUNCE_POLL_INTERVAL},
+    },
 }
 if settings.AUDIENCE_SYNC_INTERVAL:
     # The audience sync runs by itself: members changed since the last finished run.

@@ -10,7 +10,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from pipeline.campaigns.signals import campaign_due
-from pipeline.publishing.signals import announcement_created
+from pipeline.publishing.signals import announcement_created, revision_due_soon
 from pipeline.subscribers.signals import (
     confirmation_requested,
     import_requested,
@@ -18,6 +18,7 @@ from pipeline.subscribers.signals import (
 )
 from workers.tasks.audience import erase_mailchimp_members
 from workers.tasks.campaigns import hand_over_announcement, send_campaign
+from workers.tasks.publishing import publish_on_time
 from workers.tasks.subscribers import run_subscriber_import, send_confirmation
 
 # Short countdowns only (DESIGN.md: no ETA longer than a few minutes on Redis); later sends are
@@ -28,6 +29,14 @@ MAX_COUNTDOWN_SECONDS = 120
 @receiver(announcement_created, dispatch_uid="partwork-queue-announcement-hand-over")
 def _queue_hand_over(announcement_id: int, **kwargs):
     transaction.on_commit(lambda: hand_over_announcement.delay(announcement_id), robust=True)
+
+
+@receiver(revision_due_soon, dispatch_uid="partwork-queue-on-time-publish")
+def _queue_on_time_publish(revision_id: int, go_live_at, **kwargs):
+    # arming only asks within PUBLISHING_ON_TIME_HORIZON, so the ETA stays short.
+    transaction.on_commit(
+        lambda: publish_on_time.apply_async((revision_id,), eta=go_live_at), robust=True
+    )
 
 
 @receiver(campaign_due, dispatch_uid="partwork-queue-campaign-send")

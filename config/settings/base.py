@@ -9,7 +9,9 @@ import dj_database_url
 
 from config.embedded_redis import embedded_redis_url
 from config.settings.env import (
+    ConfigurationError,
     env,
+    env_bool,
     env_duration,
     env_float,
     env_int,
@@ -42,6 +44,7 @@ INSTALLED_APPS = [
     "pipeline.publishing",
     "pipeline.campaigns",
     "pipeline.importing",
+    "pipeline.deliverability",
     "workers",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -238,9 +241,13 @@ CELERY_TASK_ANNOTATIONS = {"*": {"retry_backoff_max": 300, "retry_jitter": True}
 # while it is still legitimately waiting or running (tests/workers/test_celery_config.py).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Wagtail's background chores (search and reference index, ...) run on the workers after the
+# transaction that queued them, not inside every publish (workers/django_tasks_backend.py).
+TASKS = {"default": {"BACKEND": "workers.django_tasks_backend.CeleryBackend"}}
 # The beat entries (workers/celery_app.py) and the health check's patience with the sweep.
 PUBLISHING_SWEEP_INTERVAL = env_float("PUBLISHING_SWEEP_INTERVAL", positive=True)
 PUBLISHING_SWEEP_EXPIRES = env_float("PUBLISHING_SWEEP_EXPIRES", positive=True)
+PUBLISHING_ON_TIME_HORIZON = env_float("PUBLISHING_ON_TIME_HORIZON", positive=True)
 HEALTH_SWEEP_MAX_AGE_SECONDS = env_int("HEALTH_SWEEP_MAX_AGE_SECONDS", minimum=1)
 # /metrics and /health/alerts/ (config/ops_views.py): the token, and how long one scrape's
 # database gauges are reused (each scrape must not aggregate the whole delivery table).
@@ -264,6 +271,29 @@ CAMPAIGN_SMTP_MESSAGES_PER_CONNECTION = env_int("CAMPAIGN_SMTP_MESSAGES_PER_CONN
                                                 minimum=1)
 CAMPAIGN_LEDGER_WINDOW = env_int("CAMPAIGN_LEDGER_WINDOW", minimum=1)  # None: 2 per session
 CAMPAIGN_SEND_RUN_SECONDS = env_float("CAMPAIGN_SEND_RUN_SECONDS")
+# Bounces and complaints (pipeline/deliverability): VERP, the bounce mailbox, provider webhooks.
+BOUNCE_DOMAIN = env("BOUNCE_DOMAIN")
+BOUNCE_MAILBOX = env("BOUNCE_MAILBOX")
+BOUNCE_IMAP_HOST = env("BOUNCE_IMAP_HOST")
+BOUNCE_IMAP_PORT = env_int("BOUNCE_IMAP_PORT", minimum=1)
+BOUNCE_IMAP_SECURITY = env("BOUNCE_IMAP_SECURITY").lower()
+if BOUNCE_IMAP_SECURITY not in {"tls", "starttls", "plain"}:
+    raise ConfigurationError("Partwork refuses to start: BOUNCE_IMAP_SECURITY must be tls, "
+                             f"starttls or plain, not {BOUNCE_IMAP_SECURITY!r}.")
+BOUNCE_IMAP_USER = env("BOUNCE_IMAP_USER")
+BOUNCE_IMAP_PASSWORD = env("BOUNCE_IMAP_PASSWORD")
+BOUNCE_IMAP_FOLDER = env("BOUNCE_IMAP_FOLDER")
+BOUNCE_IMAP_PROCESSED_FOLDER = env("BOUNCE_IMAP_PROCESSED_FOLDER")
+BOUNCE_IMAP_DELETE = env_bool("BOUNCE_IMAP_DELETE")
+BOUNCE_IMAP_CA_FILE = None  # tests point this at their own CA; production uses the system's
+BOUNCE_POLL_INTERVAL = env_float("BOUNCE_POLL_INTERVAL", positive=True)
+BOUNCE_POLL_BATCH = env_int("BOUNCE_POLL_BATCH", minimum=1)
+BOUNCE_SOFT_LIMIT = env_int("BOUNCE_SOFT_LIMIT", minimum=1)
+BOUNCE_SOFT_WINDOW = env_duration("BOUNCE_SOFT_WINDOW")
+SES_SNS_TOPIC_ARNS = env_list("SES_SNS_TOPIC_ARNS")
+SES_SNS_CERT_URL_PATTERN = env("SES_SNS_CERT_URL_PATTERN")
+SES_SNS_MAX_AGE = env_duration("SES_SNS_MAX_AGE")
+POSTMARK_WEBHOOK_AUTH = env("POSTMARK_WEBHOOK_AUTH")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True

@@ -112,6 +112,10 @@ VARIABLES = {
         # Sweeps and health
         Variable("PUBLISHING_SWEEP_INTERVAL", "1", "Seconds between two publishing sweeps "
                  "(beat)."),
+        Variable("PUBLISHING_ON_TIME_HORIZON", "120", "Seconds ahead of its go-live time that a "
+                 "scheduled revision gets a task queued for that moment (ETA); later ones are "
+                 "queued by the sweep as they come within it. Keep it well under the broker's "
+                 "visibility timeout."),
         Variable("PUBLISHING_SWEEP_EXPIRES", "10", "Seconds after which a sweep nobody started "
                  "is dropped (the next one does its work)."),
         Variable("HEALTH_SWEEP_MAX_AGE_SECONDS", "30", "The health check fails when the "
@@ -146,6 +150,42 @@ VARIABLES = {
                  "unset."),
         Variable("CAMPAIGN_SEND_RUN_SECONDS", "180", "Seconds one send task sends before it "
                  "hands the campaign on to a new task (keep it under the 240 s soft limit)."),
+        # Bounces and complaints (pipeline/deliverability)
+        Variable("BOUNCE_DOMAIN", None, "Domain of the per-message return path of SMTP "
+                 "campaign email (VERP: MAILBOX+<signed delivery id>@DOMAIN), whose mail must "
+                 "reach the bounce mailbox; the envelope sender stays DEFAULT_FROM_EMAIL's "
+                 "address when unset."),
+        Variable("BOUNCE_MAILBOX", "bounces", "Local part of the return path (before the +)."),
+        Variable("BOUNCE_IMAP_HOST", None, "IMAP server of the bounce mailbox; the mailbox is "
+                 "not polled when unset."),
+        Variable("BOUNCE_IMAP_PORT", "993", "Its port (993 for tls, 143 for starttls)."),
+        Variable("BOUNCE_IMAP_SECURITY", "tls", "tls (IMAPS), starttls, or plain (refused "
+                 "except to a loopback address)."),
+        Variable("BOUNCE_IMAP_USER", None, "Login of the bounce mailbox."),
+        Variable("BOUNCE_IMAP_PASSWORD", None, "Password of the bounce mailbox."),
+        Variable("BOUNCE_IMAP_FOLDER", "INBOX", "Folder read for bounces and complaint "
+                 "reports."),
+        Variable("BOUNCE_IMAP_PROCESSED_FOLDER", "Processed", "Folder processed messages are "
+                 "moved to (made when missing), unless BOUNCE_IMAP_DELETE is on."),
+        Variable("BOUNCE_IMAP_DELETE", "false", "Delete processed messages instead of moving "
+                 "them."),
+        Variable("BOUNCE_POLL_INTERVAL", "60", "Seconds between two polls of the bounce "
+                 "mailbox (beat)."),
+        Variable("BOUNCE_POLL_BATCH", "200", "Messages read at most per poll."),
+        Variable("BOUNCE_SOFT_LIMIT", "3", "Soft bounces (mailbox full, server busy...) within "
+                 "BOUNCE_SOFT_WINDOW after which an address is cleaned."),
+        Variable("BOUNCE_SOFT_WINDOW", "30d", "The window soft bounces are counted in."),
+        Variable("SES_SNS_TOPIC_ARNS", None, "Comma-separated ARNs of the SNS topics Amazon SES "
+                 "publishes bounces and complaints to; /hooks/ses/ refuses everything when "
+                 "unset."),
+        Variable("SES_SNS_CERT_URL_PATTERN", r"https://sns\.[a-z0-9-]+\.amazonaws\.com/",
+                 "Regular expression the start of an SNS SigningCertURL or SubscribeURL "
+                 "(scheme, host and port) must match; nothing else is ever fetched."),
+        Variable("SES_SNS_MAX_AGE", "1h", "SNS messages older than this (by their Timestamp) "
+                 "are refused as replays."),
+        Variable("POSTMARK_WEBHOOK_AUTH", None, "user:password Postmark's bounce and spam "
+                 "complaint webhooks send (HTTP basic auth, set in the webhook URL); "
+                 "/hooks/postmark/ refuses everything when unset."),
     ]
 }
 

@@ -6,6 +6,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = DATA_DIR / "test-media"
 ALLOWED_HOSTS = ["*"]
+# Wagtail's chores run in the saving process, so a test reads the index it just changed and no
+# message is left on the shared broker; tests/workers/test_django_tasks_backend.py runs them on a
+# worker as production does.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 # Every scrape reads the database afresh: a test sees the rows it just made.
 METRICS_DATABASE_CACHE_SECONDS = 0
 

@@ -7,11 +7,13 @@ import logging
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from wagtail.models import Revision
 from wagtail.signals import page_published
 
 from cms.models import PartPage
 from pipeline.publishing.models import ReleaseCadence, ReleaseQueueEntry, SkippedReleaseDate
 from pipeline.publishing.services.announcements import announcement_record_intent
+from pipeline.publishing.services.arming import revision_arm
 from pipeline.publishing.services.cadence import part_unschedule, series_replan
 
 logger = logging.getLogger(__name__)
@@ -22,6 +24,15 @@ def _record_announcement_intent(sender, instance, revision, **kwargs):
     """Fires inside Wagtail's publish (sweep or admin alike), so the record shares its
     transaction."""
     announcement_record_intent(part=instance, revision_id=revision.pk if revision else None)
+
+
+@receiver(post_save, sender=Revision, dispatch_uid="partwork-arm-on-time-publishing")
+def _arm_on_time(instance, **kwargs):
+    """Wagtail stores a schedule (or a reschedule) as the revision's approved_go_live_at: one
+    that is close gets its task now rather than at the next sweep. An unscheduled revision needs
+    nothing: its task finds it gone."""
+    if instance.approved_go_live_at is not None:
+        revision_arm(revision_id=instance.pk, go_live_at=instance.approved_go_live_at)
 
 
 def _replan_after_commit(series_id: int | None) -> None:

@@ -96,6 +96,7 @@ class ConsentSource(models.TextChoices):
     MAILCHIMP = "mailchimp", "Mailchimp (webhook)"
     ADMIN = "admin", "Operator"
     IMPORT = "import", "Import"
+    FEEDBACK = "feedback", "Bounce or complaint report"
 
 
 class ConsentRecord(models.Model):

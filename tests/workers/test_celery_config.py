@@ -64,6 +64,8 @@ def test_each_task_lands_in_the_queue_it_names():
     ours = {name: task for name, task in app.tasks.items() if name.startswith("workers.")}
     expected = {
         "workers.tasks.publishing.sweep": "publishing",
+        "workers.tasks.publishing.publish_on_time": "publishing",
+        "workers.tasks.django_tasks.run_django_task": "publishing",
         "workers.tasks.campaigns.sweep": "publishing",
         "workers.tasks.campaigns.hand_over_announcement": "publishing",
         "workers.tasks.campaigns.send_campaign": "mail",
@@ -73,6 +75,7 @@ def test_each_task_lands_in_the_queue_it_names():
         "workers.tasks.subscribers.sweep_confirmations": "publishing",
         "workers.tasks.subscribers.run_subscriber_import": "publishing",
         "workers.tasks.subscribers.sweep_subscriber_imports": "publishing",
+        "workers.tasks.deliverability.poll_bounce_mailbox": "mail",
     }
     assert {name: task.queue_name for name, task in ours.items()} == expected
     ids_taken = {  # the tasks that load a row by id
@@ -80,6 +83,8 @@ def test_each_task_lands_in_the_queue_it_names():
         "workers.tasks.campaigns.hand_over_announcement": (1,),
         "workers.tasks.subscribers.send_confirmation": (1,),
         "workers.tasks.subscribers.run_subscriber_import": (1,),
+        "workers.tasks.publishing.publish_on_time": (1,),
+        "workers.tasks.django_tasks.run_django_task": ("wagtail.tasks.nothing", [], {}),
     }
     with app.connection_for_write() as conn:
         channel = conn.default_channel

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('audience', '0002_webhook_outcome_unverified'),
-        ('subscribers', '0003_list_import_and_erasure'),
+        ('subscribers', '0004_list_import_and_erasure'),
     ]
 
     operations = [

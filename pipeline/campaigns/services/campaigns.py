@@ -29,7 +29,7 @@ from pipeline.campaigns.services.deliveries import delivery_for, delivery_name
 from pipeline.campaigns.services.rendering import campaign_render
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
 from pipeline.campaigns.services.timing import offer_send_deadline, reminder_time
-from pipeline.campaigns.signals import campaign_due
+from pipeline.campaigns.signals import campaign_due, campaign_report_requested
 from pipeline.observability.context import binds, bound
 from pipeline.providers.base import ProviderError
 from pipeline.providers.message import RenderedEmail, personalize
@@ -265,5 +265,11 @@ def campaign_send_test(*, campaign: Campaign, emails: list[str], actor: str) -> 
 
 @on_campaign
 def campaign_report(*, campaign: Campaign) -> dict:
-    """Sends, opens and clicks (Mailchimp's report) or the local ledger's counts."""
-    return delivery_for(campaign).report(campaign)
+    """Sends, opens and clicks (Mailchimp's report) or the local ledger's counts, and the
+    sections upper apps add (``campaign_report_requested``: bounces and complaints)."""
+    report = dict(delivery_for(campaign).report(campaign))
+    report["sections"] = [
+        section for _, section in campaign_report_requested.send(
+            sender=Campaign, campaign_id=campaign.pk, provider=campaign.provider) if section
+    ]
+    return report

@@ -38,6 +38,7 @@ from pipeline.campaigns.services.claims import (
 )
 from pipeline.campaigns.services.delivery import CONTINUING, CampaignDelivery
 from pipeline.campaigns.services.ledger import ledger_counts, ledger_move
+from pipeline.campaigns.services.return_path import return_path, verp_enabled
 from pipeline.campaigns.services.send_guard import SendGuard, Stop
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
 from pipeline.campaigns.services.timing import campaign_expiry
@@ -308,7 +309,9 @@ def _send_one(channel, *, job: _Job, email: CampaignEmail, guard: SendGuard) -> 
         unsubscribe_url=unsubscribe_link(subscriber_id=job.subscriber_id, email=job.email),
     )
     try:
-        channel.send(prepared, envelope_from=email.envelope_from)
+        # VERP: a bounce comes back to an address naming this delivery (services/return_path.py).
+        channel.send(prepared, envelope_from=return_path(job.pk) if verp_enabled()
+                     else email.envelope_from)
     except NotSent as refusal:
         if refusal.permanent:
             return _Outcome(job.pk, D.FAILED, error=str(refusal))

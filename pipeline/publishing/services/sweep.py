@@ -12,6 +12,8 @@ whose approved_go_live_at has come) with three differences:
 - Due work goes oldest first and, within a series, in part order. A part whose lower-numbered
   sibling is being published by another sweep waits for the next sweep rather than overtake it.
 - Each run writes a heartbeat (SweepHeartbeat) and logs catch-up after downtime.
+- Each run arms on-time publishing (a task at the go-live moment) for revisions coming due
+  within the horizon (``arming``), so the tick's interval is a safety net, not the latency.
 """
 
 import logging
@@ -31,6 +33,7 @@ from cms.models import PartPage
 from pipeline.observability.context import bound
 from pipeline.publishing.models import SweepHeartbeat
 from pipeline.publishing.services.announcements import announcements_stale_pending
+from pipeline.publishing.services.arming import revisions_arm_due_soon
 
 logger = logging.getLogger(__name__)
 
@@ -48,17 +51,19 @@ class SweepResult:
     overdue: int = 0
     max_lateness_seconds: float = 0.0
     stale_announcement_ids: list[int] = field(default_factory=list)
+    armed: int = 0
 
     def summary(self) -> dict:
         return {
             "published": len(self.published_revision_ids),
             "unpublished": len(self.unpublished),
             "overdue": self.overdue,
+            "armed": self.armed,
         }
 
 
 @dataclass(frozen=True)
-class _Due:
+class DueRevision:
     revision_id: int
     go_live_at: datetime
     series_id: int | None
@@ -74,7 +79,8 @@ def _locking(queryset):
     return queryset
 
 
-def _due_revisions(now: datetime) -> list[_Due]:
+def due_revisions(now: datetime) -> list[DueRevision]:
+    """Every revision due by ``now``, oldest first, and within a series in part order."""
     rows = list(
         Revision.objects.filter(approved_go_live_at__isnull=False, approved_go_live_at__lte=now)
         .order_by("approved_go_live_at", "pk")
@@ -92,11 +98,12 @@ def _due_revisions(now: datetime) -> list[_Due]:
     for pk, go_live_at, type_id, object_id in rows:
         is_part = type_id == part_type and int(object_id) in parts
         series_id, number = parts[int(object_id)] if is_part else (None, None)
-        due.append(_Due(pk, go_live_at, series_id, number, int(object_id) if is_part else None))
+        part_id = int(object_id) if is_part else None
+        due.append(DueRevision(pk, go_live_at, series_id, number, part_id))
     return _in_part_order(due)
 
 
-def _in_part_order(due: list[_Due]) -> list[_Due]:
+def _in_part_order(due: list[DueRevision]) -> list[DueRevision]:
     """Keep the oldest-first order across series, but within a series hand the slots to its parts
     in part order (after downtime several parts of one series are due at once)."""
     positions: dict[int, list[int]] = defaultdict(list)
@@ -165,7 +172,7 @@ def publishing_sweep(*, now: datetime | None = None) -> SweepResult:
     result = SweepResult(started_at=now)
     result.unpublished = expired_unpublish(now=now)
 
-    due = _due_revisions(now)
+    due = due_revisions(now)
     late = [(now - item.go_live_at).total_seconds() for item in due]
     result.overdue = sum(1 for seconds in late if seconds > OVERDUE_AFTER.total_seconds())
     result.max_lateness_seconds = max(late, default=0.0)
@@ -192,6 +199,7 @@ def publishing_sweep(*, now: datetime | None = None) -> SweepResult:
                 blocked_series.add(item.series_id)
 
     result.stale_announcement_ids = announcements_stale_pending(now=now)
+    result.armed = revisions_arm_due_soon(now=now)
     _write_heartbeat(result, duration_ms=int((time.monotonic() - clock) * 1000))
     if result.published_revision_ids or result.unpublished:
         logger.info(

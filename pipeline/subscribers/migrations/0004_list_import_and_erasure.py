@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('cms', '0003_part_body_tables_quotes_code_verse'),
-        ('subscribers', '0002_confirmation_sending'),
+        ('subscribers', '0003_bounce_events'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
