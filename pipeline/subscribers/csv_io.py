@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, reset_queries
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -334,6 +334,7 @@ def import_csv(binary, *, mapping: dict[str, str], label: str, dry_run: bool = F
                 report.counts["pending"] += outcomes[ImportOutcome.CREATED] - proof
             else:
                 report.counts.update({k: v for k, v in written.items() if v})
+            reset_queries()  # with DEBUG on, Django keeps every query's SQL (megabytes a batch)
             if on_batch:
                 on_batch(report)
     finally:
@@ -391,6 +392,7 @@ def export_lines(queryset: QuerySet[Subscriber], *, chunk_size: int = 2000,
         if len(chunk) >= chunk_size:
             yield flush(chunk)
             chunk = []
+            reset_queries()  # with DEBUG on, Django keeps every query's SQL
     if chunk:
         yield flush(chunk)
 
