@@ -150,7 +150,7 @@ def run_ours(group, *, window: float, log_dir: Path) -> list[float]:
     )
     worker = spawn(
         # The README's worker command: default concurrency (one process per CPU).
-        [*celery, "worker", "-Q", "publishing,mail", "-l", "WARNING", "-n", "bench@%h"],
+        [*celery, "worker", "-Q", "publishing,chores,mail", "-l", "WARNING", "-n", "bench@%h"],
         log_dir,
         "worker",
     )

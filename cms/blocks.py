@@ -22,6 +22,7 @@ from wagtail.images.blocks import ImageChooserBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
 from wagtail.whitelist import check_url
 
+from cms.links import public_url
 from cms.text_blocks import CodeBlock, QuoteBlock, TableBlock, VerseBlock
 
 WEB_SCHEMES = ("http", "https")
@@ -156,7 +157,7 @@ class CalloutBlock(blocks.StructBlock):
             "text": value.get("text", ""),
             "part": (
                 {"number": linked.specific.part_number, "title": linked.title,
-                 "url": linked.full_url}
+                 "url": public_url(linked)}
                 if linked
                 else None
             ),

@@ -5,6 +5,7 @@ from django.http import Http404
 from django.utils.feedgenerator import Atom1Feed
 
 from cms import selectors
+from cms.links import public_url
 
 
 class SeriesRssFeed(Feed):
@@ -18,7 +19,7 @@ class SeriesRssFeed(Feed):
         return series.title
 
     def link(self, series):
-        return selectors.public_url(series)
+        return public_url(series)
 
     def description(self, series):
         return series.summary or f"New parts of {series.title}"
@@ -33,7 +34,7 @@ class SeriesRssFeed(Feed):
         return part.standfirst
 
     def item_link(self, part):
-        return selectors.public_url(part)
+        return public_url(part)
 
     def item_guid(self, part):
         return f"partwork-part-{part.pk}"

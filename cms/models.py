@@ -2,10 +2,14 @@
 
 import zoneinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.db.models import Max, Q
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 from wagtail.api import APIField
@@ -22,6 +26,7 @@ from wagtail.search import index
 from cms.blocks import PartBodyBlock
 from cms.forms import PartPageForm
 
+FRONT_END_PREVIEW_MODE = "frontend"
 TIME_ZONE_CHOICES = [(name, name) for name in sorted(zoneinfo.available_timezones())]
 
 
@@ -193,6 +198,24 @@ class PartPage(Page):
 
     def next_part(self):
         return self.series.public_parts().filter(part_number__gt=self.part_number).first()
+
+    @property
+    def preview_modes(self):
+        """Wagtail's own preview, plus the front end's when FRONTEND_PREVIEW_URL is set."""
+        modes = list(super().preview_modes)
+        if settings.FRONTEND_PREVIEW_URL:
+            modes.append((FRONT_END_PREVIEW_MODE, "Front end (last saved draft)"))
+        return modes
+
+    def serve_preview(self, request, mode_name):
+        if mode_name != FRONT_END_PREVIEW_MODE:
+            return super().serve_preview(request, mode_name)
+        if self.pk is None:
+            return HttpResponse("<p>Save a draft first: the front end previews the last saved "
+                                "draft.</p>")
+        # The admin view checks the edit permission on a real request, mints the token and
+        # sends the browser on to the front end (cms/previews.py).
+        return redirect(reverse("cms_front_end_preview", args=[self.pk]))
 
     def get_context(self, request, *args, **kwargs):
         """The page's neighbours among the parts this reader may see."""

@@ -10,11 +10,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from wagtail.rich_text import expand_db_html
 
+from cms.links import public_url
 from cms.models import Offer, PartPage, SeriesPage
-
-
-def public_url(page) -> str:
-    return page.get_full_url() or f"{settings.BASE_URL}{page.url_path}"
 
 
 def series_api_url(series) -> str:

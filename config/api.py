@@ -13,6 +13,7 @@ from ninja import NinjaAPI
 from ninja.parser import Parser
 
 from cms.api.views import router as content_router
+from pipeline.campaigns.api import router as campaigns_router
 from pipeline.subscribers.api import router as subscribers_router
 
 
@@ -34,4 +35,5 @@ api = NinjaAPI(
     parser=JSONOnlyParser(),
 )
 api.add_router("", content_router)
+api.add_router("", campaigns_router)
 api.add_router("/subscribers", subscribers_router)

@@ -1,9 +1,11 @@
 """Secrets that travel in URL paths, kept out of every log line.
 
-Three kinds of URL carry a secret in their path: the Mailchimp list webhook
+These URLs carry a secret in their path: the Mailchimp list webhook
 (``/hooks/mailchimp/<MAILCHIMP_WEBHOOK_SECRET>/``, the whole authentication of unsigned webhooks),
-the subscriber links (``/api/subscribers/{confirm,preferences,unsubscribe,data}/<signed
-token>``) and the admin's password reset links (``/admin/password_reset/confirm/<uid>/<token>/``);
+the subscriber links (``/api/subscribers/{confirm,preferences,unsubscribe,data}/<token>``),
+the admin's password reset links (``/admin/password_reset/confirm/<uid>/<token>/``), draft
+previews (``/api/preview/<signed token>``) and campaigns' web versions (``/email/<token>/``; a
+series' archive, ``/email/series/<slug>/``, is not secret);
 tests/config/test_log_redaction.py fails when a route with a token or secret is not covered.
 ``RedactSecrets`` is a logging filter that replaces those path segments with ``[redacted]`` in the
 message, in any extra attribute (Django's ``django.request`` logger attaches the request) and in
@@ -22,6 +24,7 @@ REDACTED = "[redacted]"
 _SEGMENT = r"[^/?#\s\"'<>]+"
 SECRET_PATHS = re.compile(
     rf"(/hooks/mailchimp/|/api/subscribers/(?:confirm|preferences|unsubscribe|data)/"
+    rf"|/api/preview/|/email/(?!series/)"
     rf"|/password_reset/confirm/){_SEGMENT}(?:/{_SEGMENT})?"
 )
 

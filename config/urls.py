@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("hooks/", include("pipeline.audience.urls")),
     path("hooks/", include("pipeline.deliverability.urls")),
+    path("email/", include("pipeline.campaigns.urls")),
     path("feeds/<str:slug>/rss/", SeriesRssFeed(), name="series-rss"),
     path("feeds/<str:slug>/atom/", SeriesAtomFeed(), name="series-atom"),
 ]

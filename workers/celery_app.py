@@ -1,7 +1,10 @@
 """The Celery app, configured from Django settings (the CELERY_ namespace in config/settings).
 
-Two queues: ``publishing`` for the sweep and publishing work, ``mail`` for anything that talks to
-Mailchimp or SMTP, so the mail worker's concurrency can stay within Mailchimp's connection limit.
+Three queues: ``publishing`` for the sweep and publishing work, ``mail`` for anything that talks
+to Mailchimp or SMTP, so the mail worker's concurrency can stay within Mailchimp's connection
+limit, and ``chores`` for Wagtail's background chores (index updates), which the publishing worker
+also consumes: its own queue, so a backlog of them after a big import takes turns with the sweep
+and on-time publishes instead of queueing ahead of them.
 
 The beat schedule lives here, in code. Run one beat; a second one by mistake is harmless (every
 sweep is safe to run twice at once).
@@ -17,7 +20,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
 app = Celery("partwork")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("publishing"), Queue("mail"))
+app.conf.task_queues = (Queue("publishing"), Queue("mail"), Queue("chores"))
 
 
 def route_to_named_queue(name, args, kwargs, options, task=None, **kw):

@@ -5,8 +5,8 @@ after every save, image focal points, file deletions, front-end cache purges. dj
 default ImmediateBackend runs them on the spot, inside the caller's transaction, so every publish
 carried its index updates (on a loaded machine about 80 of a publish's 435 ms; the search backend
 also rewrites a normalisation column over the whole index table on each insert). This backend
-queues each one on commit, as ``workers.tasks.django_tasks.run_django_task`` on the
-``publishing`` queue, where the workers run it.
+queues each one on commit, as ``workers.tasks.django_tasks.run_django_task`` on the ``chores``
+queue, which the publishing worker consumes beside ``publishing``.
 
 No maintained Celery backend for django-tasks fits here (django-tasks-celery needs Django 6 and
 Python 3.12), so this small one implements django-tasks' backend interface: enqueue only; results

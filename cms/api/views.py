@@ -4,6 +4,7 @@ that config/api.py mounts, with the OpenAPI document at /api/openapi.json."""
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Path, Router
 from ninja.errors import HttpError
@@ -19,6 +20,7 @@ from cms.api.schemas import (
     ValidationErrorOut,
 )
 from cms.content_cache import cached, make_entry
+from cms.previews import preview_draft
 
 router = Router()
 
@@ -101,3 +103,24 @@ def list_active_offers(request):
         )
 
     return _serve(request, "offers:active", build)
+
+
+@router.get(
+    "/preview/{token}",
+    response={200: PartDetail, 404: ErrorOut, 422: ValidationErrorOut},
+    tags=["content"],
+    summary="A part's draft (its latest revision) for a front end's preview",
+    description="The token comes from an editor's preview in the admin (FRONTEND_PREVIEW_URL): "
+    "signed, for one part, valid for PREVIEW_TOKEN_MAX_AGE. Expired, altered or unknown tokens "
+    "answer 404. The answer is never cached.",
+)
+def get_preview(request, token: str = Path(..., max_length=500)):
+    draft = preview_draft(token)
+    if draft is None:
+        raise HttpError(404, "This preview link is not valid or has expired.")
+    data, _ = selectors.part_detail(draft, timezone.now())
+    response = HttpResponse(_json(data), content_type="application/json")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

@@ -19,6 +19,7 @@ from config.settings.env import (
     env_networks,
     env_rate,
     env_time_zone,
+    env_url_pattern,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -32,6 +33,11 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 BASE_URL = env("BASE_URL").rstrip("/")
 WAGTAILADMIN_BASE_URL = BASE_URL
 CSRF_TRUSTED_ORIGINS = [BASE_URL]
+# Where public links lead readers (cms/links.py); Wagtail's own pages under BASE_URL when unset.
+FRONTEND_URL = env_url_pattern("FRONTEND_URL", "series", "part")
+FRONTEND_SERIES_URL = env_url_pattern("FRONTEND_SERIES_URL", "series")
+FRONTEND_PREVIEW_URL = env_url_pattern("FRONTEND_PREVIEW_URL", "token")
+PREVIEW_TOKEN_MAX_AGE = env_duration("PREVIEW_TOKEN_MAX_AGE")
 # The proxies whose X-Forwarded-For entries name the client (pipeline/subscribers/clients.py).
 TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 

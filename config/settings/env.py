@@ -45,6 +45,17 @@ VARIABLES = {
                  "(production's Strict-Transport-Security, with includeSubDomains and preload)."),
         Variable("BASE_URL", "http://127.0.0.1:8000", "Public base URL for links in the API, "
                  "feeds and emails."),
+        Variable("FRONTEND_URL", None, "URL of a part on the front end, with {series} (the "
+                 "series' slug) and {part} (the part's number), e.g. "
+                 "https://read.example.org/{series}/{part}/; every public link to a part (API, "
+                 "feeds, emails, web versions) uses it; Wagtail's page under BASE_URL when unset."),
+        Variable("FRONTEND_SERIES_URL", None, "URL of a series on the front end, with {series}, "
+                 "e.g. https://read.example.org/{series}/; Wagtail's page under BASE_URL when "
+                 "unset."),
+        Variable("FRONTEND_PREVIEW_URL", None, "Front end's draft preview, with {token}, e.g. "
+                 "https://read.example.org/preview/{token}; it reads GET /api/preview/{token}. "
+                 "When unset the editor's preview has no front-end mode."),
+        Variable("PREVIEW_TOKEN_MAX_AGE", "30m", "How long a draft preview token works."),
         Variable("WAGTAIL_SITE_NAME", "Partwork", "Site name in the admin, in email mastheads "
                  "and as the sender's name."),
         Variable("EMAIL_URL", None, "SMTP server as smtp://user:pass@host:port (smtps:// or "
@@ -302,3 +313,15 @@ def require(*names: str) -> None:
             "Partwork refuses to start: set " + ", ".join(missing) + " in the environment "
             "(see .env.example)."
         )
+
+
+def env_url_pattern(name: str, *placeholders: str) -> str | None:
+    """An http(s) URL pattern holding every one of ``placeholders`` (e.g. ``{series}``)."""
+    value = env(name)
+    if value is None:
+        return None
+    missing = [p for p in placeholders if "{" + p + "}" not in value]
+    if missing or not re.match(r"https?://[^/{}]+", value):
+        wanted = " and ".join("{" + p + "}" for p in placeholders)
+        raise _refuse(name, f"an http(s) URL holding {wanted}", value)
+    return value

@@ -6,6 +6,8 @@ CampaignTransition row), so every step is logged with its reason and two workers
 move the same campaign forward. Delivery rows are the local (SMTP) path's per-recipient ledger.
 """
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -54,6 +56,11 @@ IN_FLIGHT_STATUSES = (
 class CampaignAudience(models.TextChoices):
     ALL = "all", "All subscribers"
     SERIES = "series", "Followers of chosen series"
+
+
+def new_web_token() -> str:
+    """The secret part of a campaign's web version URL: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
 
 
 class Campaign(models.Model):
@@ -136,6 +143,11 @@ class Campaign(models.Model):
     sent_text = models.TextField(blank=True)
     sent_audience = models.CharField(max_length=500, blank=True)
     recipient_count = models.PositiveIntegerField(null=True, blank=True)
+    # The web version's address (services/web_version.py): random, never derived from the id, so
+    # nobody can walk the list of campaigns. Made with the campaign, as its copy links to it.
+    web_token = models.CharField(
+        max_length=64, unique=True, default=new_web_token, editable=False
+    )
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

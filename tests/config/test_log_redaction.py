@@ -46,3 +46,11 @@ def test_the_filter_redacts_message_arguments_extras_and_tracebacks():
     assert RedactSecrets().filter(record)
     text = logging.Formatter().format(record) + record.request
     assert VALUE not in text and text.count(REDACTED) >= 3
+
+
+def test_web_versions_and_previews_are_redacted_but_not_the_archive():
+    token = "uBmNfiJs7Y6tQrDoKGDBas0-C1ULfnY2EDbF_1uU3n0"
+    assert token not in redact(f"GET /email/{token}/ HTTP/1.1")
+    assert VALUE not in redact(f"GET /api/preview/{VALUE} HTTP/1.1")
+    assert redact("GET /email/series/moving-well/ HTTP/1.1") == (
+        "GET /email/series/moving-well/ HTTP/1.1")

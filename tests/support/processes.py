@@ -91,7 +91,7 @@ def celery_worker(
         name,
         [
             sys.executable, "-m", "celery", "-A", app, "worker",
-            "-Q", "publishing,mail", "-c", str(concurrency), "-n", f"{name}@%h",
+            "-Q", "publishing,chores,mail", "-c", str(concurrency), "-n", f"{name}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
         ],
         log_dir,
@@ -143,7 +143,7 @@ def redis_answers(port: int) -> bool:
 def purge_queues():
     """Drop sweep messages other runs left on the shared broker."""
     with celery_app.connection_for_write() as conn:
-        for queue in ("publishing", "mail"):
+        for queue in ("publishing", "mail", "chores"):
             conn.default_channel.queue_purge(queue)
 
 

@@ -12,7 +12,7 @@ def test_reliability_settings():
     assert conf.worker_prefetch_multiplier == 1
     assert conf.broker_connection_max_retries is None
     assert conf.worker_cancel_long_running_tasks_on_connection_loss
-    assert {q.name for q in conf.task_queues} == {"publishing", "mail"}
+    assert {q.name for q in conf.task_queues} == {"publishing", "mail", "chores"}
 
 
 def test_every_delay_stays_below_the_visibility_timeout():
@@ -65,7 +65,7 @@ def test_each_task_lands_in_the_queue_it_names():
     expected = {
         "workers.tasks.publishing.sweep": "publishing",
         "workers.tasks.publishing.publish_on_time": "publishing",
-        "workers.tasks.django_tasks.run_django_task": "publishing",
+        "workers.tasks.django_tasks.run_django_task": "chores",
         "workers.tasks.campaigns.sweep": "publishing",
         "workers.tasks.campaigns.hand_over_announcement": "publishing",
         "workers.tasks.campaigns.send_campaign": "mail",
@@ -96,7 +96,7 @@ def test_each_task_lands_in_the_queue_it_names():
             task.apply_async(ids_taken.get(name, ()), connection=conn)
             counts = {
                 queue: channel.queue_declare(queue=queue).message_count
-                for queue in ("publishing", "mail")
+                for queue in ("publishing", "mail", "chores")
             }
             landed[name] = next(queue for queue, count in counts.items() if count)
             for queue in counts:

@@ -80,7 +80,7 @@ class Command(BaseCommand):
         celery = [sys.executable, "-m", "celery", "-A", "workers.celery_app"]
         commands = {
             "web": [sys.executable, "manage.py", "runserver", addr, "--noreload"],
-            "worker": celery + ["worker", "-Q", "publishing,mail", "--concurrency", "2",
+            "worker": celery + ["worker", "-Q", "publishing,chores,mail", "--concurrency", "2",
                                 "--loglevel", "INFO", "--hostname", "partwork@%h"],
             "beat": celery + ["beat", "--loglevel", "INFO", "--schedule",
                               str(settings.DATA_DIR / "celerybeat-schedule")],

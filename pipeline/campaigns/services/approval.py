@@ -13,6 +13,7 @@ claims the campaign. A campaign back in draft has no approved copy (services/sta
 from pipeline.campaigns.models import Campaign, CampaignStatus
 from pipeline.campaigns.services.rendering import campaign_render
 from pipeline.campaigns.services.state import campaign_transition
+from pipeline.campaigns.services.web_version import web_version_url
 from pipeline.providers.message import RenderedEmail
 
 S = CampaignStatus
@@ -51,7 +52,10 @@ def campaign_withdraw_if_changed(*, campaign: Campaign, actor: str, why: str) ->
     approved = approved_copy(campaign)
     if campaign.status != S.SCHEDULED or approved is None:
         return False
-    if campaign_render(campaign=campaign) == approved:
+    # A copy approved before web versions existed has no "view in browser" link: it is compared
+    # (and goes out) without one, rather than every such campaign falling back to draft.
+    with_link = web_version_url(campaign) in approved.html
+    if campaign_render(campaign=campaign, web_link=with_link) == approved:
         return False
     return campaign_transition(
         campaign=campaign, to_status=S.DRAFT, actor=actor, from_statuses=(S.SCHEDULED,),

@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from wagtail.rich_text import expand_db_html
 
 from cms.blocks import CalloutBlock, is_web_url
-from cms.selectors import public_url
+from cms.links import public_url
 from cms.text_blocks import table_has_header
 from pipeline.campaigns.services.email_markup import absolute_url, absolutize, rich_text_to_plain
 

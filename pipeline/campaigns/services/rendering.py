@@ -10,21 +10,23 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from wagtail.rich_text import expand_db_html
 
-from cms.selectors import public_url
+from cms.links import public_url
 from pipeline.campaigns.models import Campaign, CampaignKind
 from pipeline.campaigns.services.email_markup import absolute_url, absolutize, rich_text_to_plain
 from pipeline.campaigns.services.part_body import part_body_email
 from pipeline.campaigns.services.timing import offer_end_phrase, reader_time_zone
+from pipeline.campaigns.services.web_version import web_version_url
 from pipeline.providers.message import RenderedEmail
 
 
-def _context(campaign: Campaign) -> tuple[str, dict]:
+def _context(campaign: Campaign, web_link: bool) -> tuple[str, dict]:
     message_html = absolutize(expand_db_html(campaign.message)) if campaign.message else ""
     context = {
         "site_name": settings.WAGTAIL_SITE_NAME,
         "masthead": settings.WAGTAIL_SITE_NAME,
         "message_html": message_html,
         "message_text": rich_text_to_plain(message_html),
+        "web_version_url": web_version_url(campaign) if web_link else "",
     }
     if campaign.kind == CampaignKind.ANNOUNCEMENT:
         part = campaign.part
@@ -70,9 +72,10 @@ def _context(campaign: Campaign) -> tuple[str, dict]:
     }
 
 
-def campaign_render(*, campaign: Campaign) -> RenderedEmail:
-    """The email as it goes to the provider (merge tags still in)."""
-    template, context = _context(campaign)
+def campaign_render(*, campaign: Campaign, web_link: bool = True) -> RenderedEmail:
+    """The email as it goes to the provider (merge tags still in), with its "view in browser"
+    link unless ``web_link`` is false (to compare with a copy approved before web versions)."""
+    template, context = _context(campaign, web_link)
     mjml_source = render_to_string(f"email/campaign/{template}.mjml", context)
     output = mrml.to_html(mjml_source)
     html_part = css_inline.CSSInliner(keep_style_tags=True).inline(output.content)
