@@ -19,7 +19,12 @@ from django.db.models import Count
 from django.utils import timezone
 from wagtail.models import Revision
 
-from pipeline.audience.models import AudienceSyncRun, SyncRunState
+from pipeline.audience.services.erasures import (
+    ERASURE_ALERT_AFTER,
+    mailchimp_configured,
+    mailchimp_erasures_pending,
+)
+from pipeline.audience.services.sync import audience_sync_health
 from pipeline.campaigns.models import IN_FLIGHT_STATUSES, Campaign, Delivery, DeliveryState
 from pipeline.deliverability.services.mailbox import bounce_mailbox_heartbeat, mailbox_configured
 from pipeline.publishing.services.sweep import publishing_heartbeat
@@ -120,19 +125,35 @@ def check_bounce_mailbox() -> Check:
 
 
 def check_audience_sync() -> Check:
-    if not (settings.MAILCHIMP.get("API_KEY") and settings.MAILCHIMP.get("LIST_ID")):
+    """The audience sync: a stopped run, no finished run for longer than AUDIENCE_SYNC_MAX_LAG
+    (when it runs by itself on beat), and Mailchimp erasures pending for too long."""
+    if not mailchimp_configured():
         return Check("audience_sync", True, "Mailchimp is not configured", {"configured": False})
-    run = AudienceSyncRun.objects.exclude(state=SyncRunState.FINISHED).order_by("-id").first()
-    if run is None:
-        return Check("audience_sync", True, figures={"configured": True, "unfinished_run": None})
-    age = (timezone.now() - run.heartbeat_at).total_seconds()
-    figures = {"configured": True, "unfinished_run": run.pk, "state": run.state,
-               "heartbeat_age_seconds": round(age)}
-    if age <= AUDIENCE_SYNC_STALLED_AFTER.total_seconds():
-        return Check("audience_sync", True, figures=figures)
-    error = f" (last error: {run.last_error[:200]})" if run.last_error else ""
-    return Check("audience_sync", False, f"audience sync run {run.pk} stopped {age / 60:.0f} min "
-                 f"ago, {run.state}{error}: run `manage.py sync_audience` to resume it", figures)
+    figures = {"configured": True, "automatic": bool(settings.AUDIENCE_SYNC_INTERVAL),
+               **audience_sync_health()}
+    erasures = mailchimp_erasures_pending()
+    figures["erasures_pending"] = erasures["pending"]
+    figures["erasure_oldest_age_seconds"] = erasures["oldest_age_seconds"]
+    problems = []
+    age = figures.get("heartbeat_age_seconds")
+    if figures["unfinished_run"] and age is not None and (
+            age > AUDIENCE_SYNC_STALLED_AFTER.total_seconds()):
+        error = f" (last error: {figures['last_error']})" if figures.get("last_error") else ""
+        problems.append(f"audience sync run {figures['unfinished_run']} stopped "
+                        f"{age / 60:.0f} min ago, {figures['state']}{error}: run "
+                        "`manage.py sync_audience` to resume it")
+    max_lag = settings.AUDIENCE_SYNC_MAX_LAG.total_seconds()
+    lag = figures["lag_seconds"]
+    # Before the first finished run there is nothing to date a lag from (a stalled first run
+    # is caught above).
+    if figures["automatic"] and lag is not None and lag > max_lag:
+        problems.append(f"the audience sync has not finished a run for {lag / 60:.0f} min: "
+                        "check beat and the mail worker")
+    if erasures["pending"] and erasures["oldest_age_seconds"] > ERASURE_ALERT_AFTER.total_seconds():
+        problems.append(f"{erasures['pending']} Mailchimp erasure(s) pending, the oldest for "
+                        f"{erasures['oldest_age_seconds'] / 3600:.0f} h (last error: "
+                        f"{erasures['last_error'] or 'none'})")
+    return Check("audience_sync", not problems, "; ".join(problems), figures)
 
 
 def stuck_campaigns_count() -> int:

@@ -2,7 +2,8 @@
 
 These URLs carry a secret in their path: the Mailchimp list webhook
 (``/hooks/mailchimp/<MAILCHIMP_WEBHOOK_SECRET>/``, the whole authentication of unsigned webhooks),
-the subscriber links (``/api/subscribers/{confirm,preferences,unsubscribe}/<signed token>``),
+the subscriber links (``/api/subscribers/{confirm,preferences,unsubscribe,data}/<token>``, and
+the reader's pages ``/preferences/<token>/...``),
 the admin's password reset links (``/admin/password_reset/confirm/<uid>/<token>/``), draft
 previews (``/api/preview/<signed token>``), campaigns' web versions (``/email/<token>/``; a
 series' archive, ``/email/series/<slug>/``, is not secret), and the readers' tokens in tracked
@@ -24,8 +25,8 @@ REDACTED = "[redacted]"
 # A path segment: up to the next slash, query, fragment, quote or blank.
 _SEGMENT = r"[^/?#\s\"'<>]+"
 SECRET_PATHS = re.compile(
-    rf"(/hooks/mailchimp/|/api/subscribers/(?:confirm|preferences|unsubscribe)/"
-    rf"|/api/preview/|/email/(?!series/)|/r/[^/?#\s]+/|/o/"
+    rf"(/hooks/mailchimp/|/api/subscribers/(?:confirm|preferences|unsubscribe|data)/"
+    rf"|/preferences/|/api/preview/|/email/(?!series/)|/r/[^/?#\s]+/|/o/"
     rf"|/password_reset/confirm/){_SEGMENT}(?:/{_SEGMENT})?"
 )
 

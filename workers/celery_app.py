@@ -57,6 +57,18 @@ app.conf.beat_schedule = {
         "schedule": 30,
         "options": {"expires": 120},
     },
+    # Permanent deletions at Mailchimp owed by erasures, retried with backoff until done.
+    "mailchimp-erasures": {
+        "task": "workers.tasks.audience.erase_mailchimp_members",
+        "schedule": 60,
+        "options": {"expires": 120},
+    },
+    # Subscriber imports whose worker died mid-file (they resume from their last batch).
+    "subscriber-imports-sweep": {
+        "task": "workers.tasks.subscribers.sweep_subscriber_imports",
+        "schedule": 60,
+        "options": {"expires": 120},
+    },
     # Bounces and complaint reports in the bounce mailbox (does nothing until it is configured).
     "bounce-mailbox-poll": {
         "task": "workers.tasks.deliverability.poll_bounce_mailbox",
@@ -64,6 +76,14 @@ app.conf.beat_schedule = {
         "options": {"expires": settings.BOUNCE_POLL_INTERVAL},
     },
 }
+if settings.AUDIENCE_SYNC_INTERVAL:
+    # The audience sync runs by itself: members changed since the last finished run.
+    app.conf.beat_schedule["audience-sync"] = {
+        "task": "workers.tasks.audience.sync_audience",
+        "schedule": settings.AUDIENCE_SYNC_INTERVAL,
+        "kwargs": {"full": False},
+        "options": {"expires": settings.AUDIENCE_SYNC_INTERVAL},
+    }
 app.autodiscover_tasks(["workers"], related_name="tasks")
 
 import workers.observability  # noqa: E402,F401  (signal handlers: log ids, task metrics)

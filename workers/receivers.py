@@ -13,12 +13,17 @@ from pipeline.audience.services.members import mailchimp_in_use
 from pipeline.campaigns.signals import campaign_due
 from pipeline.catchup.signals import welcome_due
 from pipeline.publishing.signals import announcement_created, revision_due_soon
-from pipeline.subscribers.signals import confirmation_requested, preferences_changed
-from workers.tasks.audience import push_member_interests
+from pipeline.subscribers.signals import (
+    confirmation_requested,
+    import_requested,
+    personal_data_erasing,
+    preferences_changed,
+)
+from workers.tasks.audience import erase_mailchimp_members, push_member_interests
 from workers.tasks.campaigns import hand_over_announcement, send_campaign
 from workers.tasks.catchup import send_welcome
 from workers.tasks.publishing import publish_on_time
-from workers.tasks.subscribers import send_confirmation
+from workers.tasks.subscribers import run_subscriber_import, send_confirmation
 
 # Short countdowns only (DESIGN.md: no ETA longer than a few minutes on Redis); later sends are
 # found by the campaigns sweep when they fall due.
@@ -66,3 +71,15 @@ def _queue_welcome(delivery_id: int, **kwargs):
 def _queue_member_interests(subscriber_id: int, **kwargs):
     if mailchimp_in_use():
         transaction.on_commit(lambda: push_member_interests.delay(subscriber_id), robust=True)
+
+
+@receiver(import_requested, dispatch_uid="partwork-queue-subscriber-import")
+def _queue_import(import_id: int, **kwargs):
+    # A lost message: the imports sweep finds the job queued without a heartbeat.
+    transaction.on_commit(lambda: run_subscriber_import.delay(import_id), robust=True)
+
+
+@receiver(personal_data_erasing, dispatch_uid="partwork-queue-mailchimp-erasure")
+def _queue_erasure(**kwargs):
+    # The MailchimpErasure row is the truth (written in the same transaction); beat retries it.
+    transaction.on_commit(lambda: erase_mailchimp_members.delay(), robust=True)

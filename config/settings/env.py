@@ -90,6 +90,21 @@ VARIABLES = {
         Variable("CATCHUP_SENDING_LEASE", "10m", "A catch-up or welcome email left 'sending' "
                  "this long (a crashed worker) is marked uncertain, never resent."),
         Variable("CATCHUP_STEP_INTERVAL", "60", "Seconds between beat's catch-up steps."),
+        Variable("SUBSCRIBER_DATA_EXPORT_MAX_AGE", "1d", "How long a signed link to a "
+                 "subscriber's own data (shown on the preference page) works."),
+        Variable("SUBSCRIBER_SUPPRESSION_KEY", None, "Key of the HMAC that keeps erased "
+                 "addresses out of imports (at least 32 characters); SECRET_KEY when unset. Keep "
+                 "an old SECRET_KEY in SECRET_KEY_FALLBACKS: suppression digests made with it "
+                 "still match."),
+        Variable("SUBSCRIBER_IMPORT_MAX_BYTES", "50000000", "Largest CSV file the admin import "
+                 "accepts, in bytes (the manage.py command has no limit)."),
+        Variable("SUBSCRIBER_IMPORT_MAX_FIELD", "10000", "Longest CSV field accepted, in "
+                 "characters; a longer one fails its row (admin and command)."),
+        Variable("AUDIENCE_SYNC_INTERVAL", "300", "Seconds between two incremental audience "
+                 "syncs on beat (members changed since the last finished run); 0 turns the "
+                 "automatic sync off. Only runs when Mailchimp is configured."),
+        Variable("AUDIENCE_SYNC_MAX_LAG", "1h", "/health/alerts/ fails when the audience sync "
+                 "has not finished a run for this long (automatic sync on)."),
         Variable("SUBSCRIBER_RATE_LIMIT_IP", "60/60", "Subscribes and requests with a link "
                  "that is not valid, per client (an IPv4 address or an IPv6 /64), as "
                  "LIMIT/SECONDS."),

@@ -8,3 +8,6 @@ class AudienceConfig(AppConfig):
     label = "audience"
     verbose_name = "Mailchimp audience"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from pipeline.audience import receivers  # noqa: F401  (connects the receivers)

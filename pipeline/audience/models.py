@@ -28,6 +28,9 @@ class AudienceSyncRun(models.Model):
     pulled_since = models.DateTimeField(null=True, blank=True,
                                         help_text="Mailchimp changes read back from this time.")
     pull_done = models.BooleanField(default=False)
+    changed_since = models.DateTimeField(
+        null=True, blank=True, help_text="Incremental run: only subscribers updated since this "
+        "time (the last finished run's start) or left with a sync error are looked at.")
 
     members_sent = models.PositiveIntegerField(default=0)
     members_created = models.PositiveIntegerField(default=0)
@@ -103,3 +106,27 @@ class MailchimpWebhookEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_type} {self.email} @ {self.fired_at:%Y-%m-%d %H:%M:%S}"
+
+
+class MailchimpErasure(models.Model):
+    """A member to delete permanently at Mailchimp after our subscriber was erased: written in
+    the erasure's transaction, processed after commit by a worker and retried with backoff until
+    Mailchimp confirms (a crash loses nothing: the row is still due). The member hash (the MD5
+    Mailchimp names members by) is kept only until then."""
+
+    subscriber = models.ForeignKey("subscribers.Subscriber", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    list_id = models.CharField(max_length=64)
+    member_hash = models.CharField(max_length=32, blank=True)
+    requested_at = models.DateTimeField()
+    due_at = models.DateTimeField(null=True, blank=True, help_text="Empty once done.")
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["due_at"], name="mc_erasure_due_idx",
+                                condition=models.Q(due_at__isnull=False))]
+
+    def __str__(self):
+        return f"Mailchimp erasure {self.pk} ({'done' if self.done_at else 'pending'})"

@@ -111,6 +111,14 @@ class ListCalls:
                          self.client.lists.delete_list_member_permanent, self._list(list_id),
                          subscriber_hash(email), member_call=True, deletes=True)
 
+    def delete_member_permanently_by_hash(self, member_hash: str, *,
+                                          list_id: str | None = None) -> dict:
+        """The same, for a member known only by its hash (after our copy of the address is
+        erased). A 404 on a retry after a lost answer counts as done."""
+        return self.call("delete_member_permanently",
+                         self.client.lists.delete_list_member_permanent, self._list(list_id),
+                         member_hash, member_call=True, deletes=True)
+
     def set_member_tags(self, email: str, *, active: Iterable[str] = (),
                         inactive: Iterable[str] = (), list_id: str | None = None) -> dict:
         tags = [{"name": name, "status": "active"} for name in active]

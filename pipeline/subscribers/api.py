@@ -29,6 +29,7 @@ from pipeline.subscribers import tokens
 from pipeline.subscribers.clients import client_bucket, client_ip
 from pipeline.subscribers.email_address import InvalidEmail, normalize_email
 from pipeline.subscribers.models import Subscriber, SubscriberStatus
+from pipeline.subscribers.personal_data import subscriber_data_for_link
 from pipeline.subscribers.rate_limits import RateLimited, hit
 from pipeline.subscribers.signals import confirmation_offers
 
@@ -384,3 +385,24 @@ def unsubscribe(request, token: str):
         return _answer(request, 400, "Link not valid", "This link is not valid.")
     return _answer(request, 200, "Unsubscribed", "You are unsubscribed and will get no more "
                    "emails from us.")
+
+
+@router.get("/data/{token}", url_name="subscriber_data_export",
+            response={200: dict, 404: MessageOut, 429: MessageOut},
+            summary="A subscriber's own data (JSON)")
+def data_export(request, token: str):
+    """Everything we hold about the subscriber the signed link names (profile, consent history,
+    deliveries and what other apps add), as a JSON download. The link comes from the preference
+    page and expires after SUBSCRIBER_DATA_EXPORT_MAX_AGE; a link that is malformed, forged,
+    expired or made for an address that has since changed or been erased answers 404."""
+    try:
+        claims = _read_link(request, tokens.DATA_EXPORT, token)
+        data = subscriber_data_for_link(subscriber_id=claims.subscriber_id,
+                                        address_digest=claims.address_digest)
+    except RateLimited as error:
+        return _limited(error)
+    except (tokens.BadToken, service.LinkNoLongerValid):
+        return _error(404, "Not found.")
+    response = JsonResponse(data, json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = 'attachment; filename="my-data.json"'
+    return response

@@ -8,3 +8,6 @@ class SubscribersConfig(AppConfig):
     label = "subscribers"
     verbose_name = "Subscribers"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from pipeline.subscribers import receivers  # noqa: F401  (connects the receivers)

@@ -45,6 +45,10 @@ class Subscriber(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     preferences_changed_at = models.DateTimeField(null=True, blank=True)
     email_changed_at = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(max_length=200, blank=True, help_text="As given by an import.")
+    # Erased at the person's request (subscriber_erase): the address and every personal field
+    # are gone, the row stays (delivery counts, the consent trail without personal data).
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     # Audience sync state (the sync itself lives in the audience service). The hash covers what
     # we last pushed (address, status, interests), so a member is re-sent only when it changed.
@@ -62,7 +66,16 @@ class Subscriber(models.Model):
             # refuses a case variant even if someone writes around the service.
             models.UniqueConstraint(Lower("email"), name="subscriber_email_ci_unique"),
         ]
-        indexes = [models.Index(fields=["status"], name="subscriber_status_idx")]
+        indexes = [
+            models.Index(fields=["status"], name="subscriber_status_idx"),
+            # The incremental audience sync reads who changed since its last run.
+            models.Index(fields=["updated_at"], name="subscriber_updated_idx"),
+        ]
+        permissions = [
+            ("import_subscribers", "Can import subscribers from CSV"),
+            ("export_subscribers", "Can export subscribers and a subscriber's data"),
+            ("erase_subscriber", "Can erase a subscriber's personal data"),
+        ]
 
     def __str__(self):
         return f"{self.email} ({self.status})"
@@ -114,6 +127,9 @@ class ConsentRecord(models.Model):
     confirmation_attempts = models.PositiveSmallIntegerField(default=0)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     note = models.CharField(max_length=500, blank=True)
+    # The lawful basis an import states for the row (e.g. "consent", "legitimate interest"),
+    # empty for our own forms (their basis is the consent itself).
+    basis = models.CharField(max_length=100, blank=True)
 
     class Meta:
         db_table = "pipeline_consentrecord"  # the table of the days of one app
@@ -126,3 +142,67 @@ class ConsentRecord(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.subscriber_id} {self.recorded_at:%Y-%m-%d %H:%M}"
+
+
+class SuppressedAddress(models.Model):
+    """An address erased at its owner's request, as a keyed HMAC of its normal form (never the
+    address): imports refuse it and a subscribe needs its owner's confirmation
+    (pipeline/subscribers/suppression.py)."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"suppressed {self.digest[:12]}… ({self.reason})"
+
+
+class ImportState(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded: map the columns"
+    CHECKING = "checking", "Dry run running"
+    CHECKED = "checked", "Dry run done"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class SubscriberImport(models.Model):
+    """One CSV import from the admin: the stored file, its column mapping, its dry run and its
+    progress (written by the worker, read by the progress page). ``rows_done`` is the resume
+    point: a worker that dies mid-file leaves it, and the next run of the task goes on from there
+    (re-importing a row only updates it)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    original_name = models.CharField(max_length=255)
+    stored_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict, blank=True, help_text="Field → CSV column.")
+    send_confirmation = models.BooleanField(default=False)
+    state = models.CharField(max_length=16, choices=ImportState.choices,
+                             default=ImportState.UPLOADED)
+    dry_run = models.JSONField(default=dict, blank=True)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True,
+                              help_text="[row, email, message], the first 10,000.")
+    error_count = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"import {self.pk} {self.original_name} ({self.state})"
+
+    @property
+    def percent(self) -> int:
+        if not self.rows_total:
+            return 100 if self.state == ImportState.DONE else 0
+        return min(100, round(100 * self.rows_done / self.rows_total))

@@ -50,6 +50,7 @@ from pipeline.subscribers.signals import (
     preferences_changed,
     series_confirmed,
 )
+from pipeline.subscribers.suppression import is_suppressed, lift
 from pipeline.subscribers.tokens import (
     address_matches,
     confirm_max_age_days,
@@ -128,6 +129,7 @@ def subscriber_status_change(
     requested_series: list[str] | None = None,
     answers: ConsentRecord | None = None,
     also: Mapping[str, object] | None = None,
+    basis: str = "",
 ) -> StatusChange:
     """Move ``subscriber`` to ``to_status`` and record the consent row (``kind``; None for a
     status that is not a choice, such as cleaned) in one transaction: the one place a status
@@ -164,7 +166,7 @@ def subscriber_status_change(
                 subscriber=subscriber, kind=kind, source=source, recorded_at=at,
                 form_id=form_id, consent_text=consent_text, ip_address=ip_address,
                 user_agent=(user_agent or "")[:500], requested_series=requested_series or [],
-                answers=answers, note=note[:500],
+                answers=answers, note=note[:500], basis=basis[:100],
             )
     return StatusChange(applied=True, consent=consent)
 
@@ -205,6 +207,9 @@ def subscriber_subscribe(
             s.pk for s in series
         } <= set(subscriber.series.values_list("pk", flat=True))
         note = ""
+        if created and is_suppressed(address):
+            note = ("Address was erased on request earlier: it comes back only if its owner "
+                    "confirms.")
         if bounced:
             note = "Address was cleaned (bounced): no confirmation sent."
         elif nothing_new:
@@ -382,6 +387,7 @@ def subscriber_confirm(
             )
         wanted = list(SeriesPage.objects.live().public().filter(slug__in=given.requested_series))
         before = set(subscriber.series.values_list("pk", flat=True))
+        lift(subscriber.email)  # the owner's own confirmed consent: imports may add it again
         if subscriber.status == SubscriberStatus.SUBSCRIBED:
             subscriber.series.add(*wanted)  # a new consent for more series: status untouched
         else:
@@ -523,3 +529,139 @@ def subscriber_preferences_url(subscriber: Subscriber) -> str:
 def subscriber_preferences_page_url(subscriber: Subscriber) -> str:
     """The reader's preference page (server-rendered), for the footer of list emails."""
     return reader_links(subscriber_id=subscriber.pk, email=subscriber.email).preferences
+
+
+# Bringing a list in (the CSV import: pipeline/subscribers/csv_io.py reads and checks the rows).
+@dataclass(frozen=True)
+class ImportEntry:
+    """One checked row of an import: a normalized address, and what the file says of it."""
+
+    line: int
+    email: str
+    name: str
+    series_ids: tuple[int, ...]
+    series_slugs: tuple[str, ...]
+    basis: str
+    consented_at: datetime | None
+    source: str
+
+    @property
+    def has_proof(self) -> bool:
+        """Proof of consent: the file states the basis and when the person consented. Without
+        it a row waits (pending) for the person to confirm our double opt-in email."""
+        return bool(self.basis and self.consented_at)
+
+
+class ImportOutcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    NOT_READDED = "not re-added"  # unsubscribed or cleaned here: only the owner may come back
+    SUPPRESSED = "suppressed"  # erased on request: refused
+
+
+def import_plan(entries: list[ImportEntry], *, existing: Mapping[str, dict],
+                suppressed: Collection[str]) -> dict[int, ImportOutcome]:
+    """What importing each entry does (line → outcome), given the rows that exist (address →
+    {"status": ...}) and the suppressed addresses; the dry run shows it, the import applies it."""
+    plan = {}
+    for entry in entries:
+        row = existing.get(entry.email)
+        if entry.email in suppressed and (row is None or row["erased_at"] is not None):
+            plan[entry.line] = ImportOutcome.SUPPRESSED
+        elif row is None:
+            plan[entry.line] = ImportOutcome.CREATED
+        elif row["status"] in (SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.CLEANED):
+            plan[entry.line] = ImportOutcome.NOT_READDED
+        else:
+            plan[entry.line] = ImportOutcome.UPDATED
+    return plan
+
+
+def subscribers_import_batch(
+    *, entries: list[ImportEntry], plan: Mapping[int, ImportOutcome], label: str,
+    send_confirmation: bool, now: datetime | None = None,
+) -> dict[str, int]:
+    """Write one planned batch of an import in one transaction; returns counts.
+
+    The bulk form of the rules above, for a million rows: a new address is created with its
+    consent row (CONFIRMED with the file's basis and date when it has proof of consent, so
+    subscribed; GIVEN otherwise, so pending, owing a double opt-in email when
+    ``send_confirmation``); an existing one gets its name and the series named (added, never
+    removed) and a consent row; a pending one with proof becomes subscribed through
+    ``subscriber_status_change``. Unsubscribed, cleaned and suppressed addresses are not
+    touched. A concurrent subscribe of the same new address makes the batch fail with an
+    IntegrityError; the caller plans it again (the address then exists)."""
+    now = now or timezone.now()
+    counts = {"created": 0, "updated": 0, "subscribed": 0, "pending": 0,
+              "confirmation_emails": 0}
+    todo = [e for e in entries if plan[e.line] in (ImportOutcome.CREATED, ImportOutcome.UPDATED)]
+    if not todo:
+        return counts
+    through = Subscriber.series.through
+    note = f"Imported from {label}"[:500]
+    with transaction.atomic():
+        new = [e for e in todo if plan[e.line] == ImportOutcome.CREATED]
+        created = Subscriber.objects.bulk_create([
+            Subscriber(
+                email=e.email, name=e.name,
+                status=SubscriberStatus.SUBSCRIBED if e.has_proof else SubscriberStatus.PENDING,
+                status_changed_at=e.consented_at or now,
+                confirmed_at=e.consented_at if e.has_proof else None,
+                preferences_changed_at=now if e.series_ids else None,
+            ) for e in new])
+        ids = {s.email: s.pk for s in created}
+        old = {s.email: s for s in Subscriber.objects.select_for_update().filter(
+            email__in=[e.email for e in todo if e.email not in ids]).order_by("pk")}
+        ids.update({email: s.pk for email, s in old.items()})
+        consents: list[ConsentRecord] = []
+        changed: list[Subscriber] = []
+        promote: list[tuple[Subscriber, ImportEntry]] = []
+        for entry in todo:
+            subscriber = old.get(entry.email)
+            proof = entry.has_proof
+            owes_email = (not proof and send_confirmation
+                          and (subscriber is None or subscriber.status == SubscriberStatus.PENDING))
+            if subscriber is not None and subscriber.status == SubscriberStatus.PENDING and proof:
+                promote.append((subscriber, entry))
+                continue  # its consent row comes with the status change
+            consents.append(ConsentRecord(
+                subscriber_id=ids[entry.email],
+                kind=ConsentKind.CONFIRMED if proof else ConsentKind.GIVEN,
+                source=ConsentSource.IMPORT, recorded_at=entry.consented_at or now,
+                form_id=entry.source[:MAX_FORM_ID], basis=entry.basis[:100],
+                requested_series=list(entry.series_slugs),
+                confirmation_due_at=now if owes_email else None,
+                note=note if subscriber is None else f"{note} (already on the list)"[:500]))
+            counts["confirmation_emails"] += owes_email
+            if subscriber is None:
+                counts["created"] += 1
+                counts["subscribed" if proof else "pending"] += 1
+            else:
+                counts["updated"] += 1
+                if entry.name and entry.name != subscriber.name or entry.series_ids:
+                    subscriber.name = entry.name or subscriber.name
+                    subscriber.updated_at = now
+                    if entry.series_ids:
+                        subscriber.preferences_changed_at = now
+                    changed.append(subscriber)
+        ConsentRecord.objects.bulk_create(consents)
+        Subscriber.objects.bulk_update(
+            changed, ["name", "updated_at", "preferences_changed_at"], batch_size=1000)
+        through.objects.bulk_create(
+            [through(subscriber_id=ids[e.email], seriespage_id=series_id)
+             for e in todo for series_id in e.series_ids],
+            ignore_conflicts=True, batch_size=5000)
+        for subscriber, entry in promote:
+            subscriber_status_change(
+                subscriber=subscriber, to_status=SubscriberStatus.SUBSCRIBED,
+                kind=ConsentKind.CONFIRMED, source=ConsentSource.IMPORT,
+                at=entry.consented_at or now, only_from=(SubscriberStatus.PENDING,),
+                form_id=entry.source[:MAX_FORM_ID], basis=entry.basis,
+                requested_series=list(entry.series_slugs), note=note,
+                also={"name": entry.name or subscriber.name, "preferences_changed_at": now})
+            counts["updated"] += 1
+            counts["subscribed"] += 1
+        for consent in consents:
+            if consent.confirmation_due_at is not None:
+                confirmation_requested.send(sender=ConsentRecord, consent_id=consent.pk)
+    return counts

@@ -30,6 +30,7 @@ from django.utils.crypto import salted_hmac
 CONFIRM = "confirm"
 UNSUBSCRIBE = "unsubscribe"
 PREFERENCES = "preferences"
+DATA_EXPORT = "data-export"  # one subscriber's own data as JSON
 
 
 class BadToken(ValueError):
@@ -72,6 +73,8 @@ def _max_age(purpose: str) -> timedelta | None:
         return settings.SUBSCRIBER_CONFIRM_MAX_AGE
     if purpose == PREFERENCES:
         return settings.SUBSCRIBER_PREFERENCES_MAX_AGE
+    if purpose == DATA_EXPORT:
+        return settings.SUBSCRIBER_DATA_EXPORT_MAX_AGE
     if purpose == UNSUBSCRIBE:
         return None
     raise KeyError(purpose)
@@ -126,6 +129,14 @@ def preferences_url(*, subscriber_id: int, email: str) -> str:
     return absolute_url(
         "subscriber_preferences",
         make_token(PREFERENCES, subscriber_id=subscriber_id, email=email),
+    )
+
+
+def data_export_url(*, subscriber_id: int, email: str) -> str:
+    """A short-lived link to the subscriber's own data (JSON), for the preference page."""
+    return absolute_url(
+        "subscriber_data_export",
+        make_token(DATA_EXPORT, subscriber_id=subscriber_id, email=email),
     )
 
 

@@ -134,8 +134,21 @@ def test_every_route_we_use_answers_as_documented(mailchimp_emulator, conformanc
     api("DELETE", f"/lists/{list_id}/members/{subscriber_hash(dave)}", expect=204)
     api("POST", f"/lists/{list_id}/members/{subscriber_hash(dave)}/actions/delete-permanent",
         expect=204)
-    api("PUT", f"/lists/{list_id}/members/{subscriber_hash(dave)}",
-        {"email_address": dave, "status_if_new": "subscribed"}, expect=400)
+    # Permanently deleted: every way of adding the address back is refused, as Mailchimp
+    # refuses it ("Forgotten Email Not Subscribed"; only the person's own signup brings it back),
+    # and a second delete-permanent finds nobody.
+    forgotten = api.json("PUT", f"/lists/{list_id}/members/{subscriber_hash(dave)}",
+                         {"email_address": dave, "status_if_new": "subscribed"}, expect=400)
+    assert forgotten["title"] == "Forgotten Email Not Subscribed"
+    assert api.json("POST", f"/lists/{list_id}/members",
+                    {"email_address": dave, "status": "subscribed"}, expect=400
+                    )["title"] == "Forgotten Email Not Subscribed"
+    readd = api.json("POST", f"/lists/{list_id}", {"update_existing": True, "members": [
+        {"email_address": dave, "status_if_new": "subscribed"}]})
+    assert (readd["total_created"], readd["error_count"]) == (0, 1)
+    assert "permanently deleted" in readd["errors"][0]["error"]
+    api("POST", f"/lists/{list_id}/members/{subscriber_hash(dave)}/actions/delete-permanent",
+        expect=404)
     control.mark_member(carol, list_id=list_id, status="unsubscribed", compliance=True)
     api("PUT", f"/lists/{list_id}/members/{subscriber_hash(carol)}",
         {"email_address": carol, "status": "subscribed"}, expect=400)

@@ -73,8 +73,11 @@ def test_each_task_lands_in_the_queue_it_names():
         "workers.tasks.audience.push_member_interests": "mail",
         "workers.tasks.catchup.step": "mail",
         "workers.tasks.catchup.send_welcome": "mail",
+        "workers.tasks.audience.erase_mailchimp_members": "mail",
         "workers.tasks.subscribers.send_confirmation": "mail",
         "workers.tasks.subscribers.sweep_confirmations": "publishing",
+        "workers.tasks.subscribers.run_subscriber_import": "publishing",
+        "workers.tasks.subscribers.sweep_subscriber_imports": "publishing",
         "workers.tasks.deliverability.poll_bounce_mailbox": "mail",
     }
     assert {name: task.queue_name for name, task in ours.items()} == expected
@@ -82,6 +85,7 @@ def test_each_task_lands_in_the_queue_it_names():
         "workers.tasks.campaigns.send_campaign": (1,),
         "workers.tasks.campaigns.hand_over_announcement": (1,),
         "workers.tasks.subscribers.send_confirmation": (1,),
+        "workers.tasks.subscribers.run_subscriber_import": (1,),
         "workers.tasks.publishing.publish_on_time": (1,),
         "workers.tasks.audience.push_member_interests": (1,),
         "workers.tasks.catchup.send_welcome": (1,),

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from pipeline.audience.services.erasures import mailchimp_configured, mailchimp_erasures_process
 from pipeline.audience.services.members import audience_member_interests_push
 from pipeline.audience.services.runs import AudienceSyncInterrupted
 from pipeline.audience.services.sync import audience_sync_task_run
@@ -26,3 +27,13 @@ def push_member_interests(self, subscriber_id: int) -> bool:
         return audience_member_interests_push(subscriber_id=subscriber_id) is not None
     except RetryableError as error:
         raise self.retry(exc=error, countdown=min(300, 10 * 2 ** self.request.retries)) from error
+
+
+@shared_task(queue_name="mail", soft_time_limit=240, time_limit=300)
+def erase_mailchimp_members() -> dict:
+    """Permanent deletions at Mailchimp owed by erasures (queued on commit and by beat; the rows
+    are the truth, so a lost message or a killed worker only delays them)."""
+    if not mailchimp_configured():
+        return {"skipped": "Mailchimp is not configured"}
+    return mailchimp_erasures_process()
+

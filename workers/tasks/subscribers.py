@@ -6,6 +6,7 @@ import random
 
 from celery import shared_task
 
+from pipeline.subscribers.imports import subscriber_import_run, subscriber_imports_stalled
 from pipeline.subscribers.services import (
     ConfirmationDeferred,
     subscriber_confirmation_send,
@@ -31,3 +32,18 @@ def sweep_confirmations() -> int:
     for consent_id in due:
         send_confirmation.delay(consent_id)
     return len(due)
+
+
+# Long: a 1,000,000-row file takes minutes. Below the broker's visibility timeout (3600 s); a
+# killed task leaves its resume point, and the sweep queues it again.
+@shared_task(queue_name="publishing", soft_time_limit=1800, time_limit=1860)
+def run_subscriber_import(import_id: int) -> str:
+    return subscriber_import_run(import_id=import_id)
+
+
+@shared_task(queue_name="publishing", soft_time_limit=60, time_limit=90)
+def sweep_subscriber_imports() -> int:
+    stalled = subscriber_imports_stalled()
+    for import_id in stalled:
+        run_subscriber_import.delay(import_id)
+    return len(stalled)

@@ -8,6 +8,8 @@ differs from the one last synced, or always in a full run; never while pending w
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from django.db.models import Q
+
 from pipeline.audience.models import AudienceSyncRun
 from pipeline.audience.services.statuses import (
     ROW_FIELDS,
@@ -45,8 +47,17 @@ def changed_batches(*, run: AudienceSyncRun, interests: dict[int, str], batch_si
     position, number = run.cursor_pk, 0
     entries: list[Entry] = []
     members: list[dict] = []
+    # Erased subscribers are never sent (their member is deleted permanently instead); an
+    # incremental run reads only who changed since the last run, or still has a sync error.
+    candidates = Subscriber.objects.filter(erased_at__isnull=True)
+    if run.changed_since is not None and not run.full:
+        since = run.changed_since
+        candidates = candidates.filter(
+            Q(updated_at__gte=since) | Q(status_changed_at__gte=since)
+            | Q(preferences_changed_at__gte=since) | Q(email_changed_at__gte=since)
+            | ~Q(mailchimp_sync_error=""))
     while position < run.upper_pk:
-        rows = list(Subscriber.objects.filter(pk__gt=position, pk__lte=run.upper_pk)
+        rows = list(candidates.filter(pk__gt=position, pk__lte=run.upper_pk)
                     .order_by("pk").values(*ROW_FIELDS)[:SCAN_CHUNK])
         if not rows:
             break

@@ -14,6 +14,10 @@ from pipeline.audience.models import AudienceSyncRun, SyncRunState
 from pipeline.subscribers.models import Subscriber
 
 LEASE = timedelta(minutes=2)  # a run whose heartbeat is older is taken to be dead
+# An incremental run looks at subscribers updated since the last finished run began, less this
+# margin (a transaction that stamped updated_at just before that run began may have committed
+# after the run read the table).
+INCREMENTAL_MARGIN = timedelta(minutes=5)
 
 
 class AudienceSyncError(Exception):
@@ -47,7 +51,9 @@ def claim_run(*, full: bool, list_id: str, now: datetime) -> AudienceSyncRun:
         upper = Subscriber.objects.aggregate(top=Max("pk"))["top"] or 0
         return AudienceSyncRun.objects.create(
             started_at=now, heartbeat_at=now, full=full, list_id=list_id, upper_pk=upper,
-            pulled_since=None if full or last is None else last.started_at)
+            pulled_since=None if full or last is None else last.started_at,
+            changed_since=None if full or last is None
+            else last.started_at - INCREMENTAL_MARGIN)
 
 
 def interrupt_run(run: AudienceSyncRun, error: BaseException) -> None:

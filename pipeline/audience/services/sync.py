@@ -42,7 +42,9 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from pipeline.audience.models import AudienceSyncRun, SyncRunState
 from pipeline.audience.services.batches import Batch, changed_batches
+from pipeline.audience.services.erasures import mailchimp_configured
 from pipeline.audience.services.interests import series_interests_ensure
 from pipeline.audience.services.outcomes import Counters, record_batch
 from pipeline.audience.services.runs import (
@@ -188,9 +190,34 @@ def _push(*, run, interests, batch_size, concurrency, factory, outage_attempts, 
     run.save(update_fields=["cursor_pk"])
 
 
+def audience_sync_health(*, now: datetime | None = None) -> dict:
+    """The sync's figures for /health/: the last finished run, its lag and errors, and the
+    unfinished run if any (``state``, ``heartbeat_age_seconds``, ``last_error``)."""
+    now = now or timezone.now()
+    last = (AudienceSyncRun.objects.filter(state=SyncRunState.FINISHED)
+            .order_by("-started_at", "-id").first())
+    unfinished = (AudienceSyncRun.objects.exclude(state=SyncRunState.FINISHED)
+                  .order_by("-id").first())
+    figures: dict = {
+        "last_success_at": (last.finished_at or last.started_at).isoformat() if last else None,
+        # Lag: changes made after the last finished run began may not be at Mailchimp yet.
+        "lag_seconds": round((now - last.started_at).total_seconds()) if last else None,
+        "last_run_errors": sum(last.errors_by_kind.values()) if last else 0,
+        "last_run_errors_by_kind": dict(last.errors_by_kind) if last else {},
+        "unfinished_run": unfinished.pk if unfinished else None,
+    }
+    if unfinished:
+        figures.update(state=unfinished.state, last_error=unfinished.last_error[:200],
+                       heartbeat_age_seconds=round(
+                           (now - unfinished.heartbeat_at).total_seconds()))
+    return figures
+
+
 def audience_sync_task_run(*, full: bool = False) -> dict:
     """One sync for the worker: its summary, or why it was skipped (another run holds the lock).
     A Mailchimp outage still raises AudienceSyncInterrupted, for the task to retry later."""
+    if not mailchimp_configured():
+        return {"skipped": "Mailchimp is not configured"}
     try:
         summary = audience_sync(full=full)
     except AudienceSyncBusy as busy:

@@ -8,13 +8,20 @@ from django.db.models import QuerySet
 
 from cms.models import SeriesPage
 from pipeline.audience.models import MailchimpSeriesInterest
+from pipeline.audience.services.interests import series_interests_for
 from pipeline.campaigns.models import Campaign, CampaignAudience, CampaignKind
 from pipeline.campaigns.signals import announcement_audience
+from pipeline.providers.mailchimp_client import MailchimpClient
+from pipeline.providers.mailchimp_errors import MailchimpError, RetryableError
 from pipeline.subscribers.models import Subscriber
 
 
 class AudienceError(Exception):
     """The audience cannot be expressed (e.g. a series without a Mailchimp interest)."""
+
+
+class AudienceRetry(AudienceError):
+    """Mailchimp could not create a missing interest now (an outage): try again later."""
 
 
 def audience_series_ids(campaign: Campaign) -> list[int] | None:
@@ -50,11 +57,23 @@ def audience_description(campaign: Campaign) -> str:
     return "Followers of " + ", ".join(s.title for s in titles) if series_ids else "Nobody"
 
 
-def audience_mailchimp_segment(campaign: Campaign) -> dict | None:
-    """Mailchimp ``segment_opts`` for the campaign: the series' interests, or None for all."""
+def audience_mailchimp_segment(campaign: Campaign, *, client: MailchimpClient | None = None
+                               ) -> dict | None:
+    """Mailchimp ``segment_opts`` for the campaign: the series' interests, or None for all.
+
+    With ``client``, a series that has no interest yet (new since the last sync) gets it now,
+    so its first announcement does not wait for a sync run."""
     series_ids = audience_series_ids(campaign)
     if series_ids is None:
         return None
+    if client is not None:
+        try:
+            series_interests_for(client=client, series_ids=series_ids)
+        except RetryableError as error:
+            raise AudienceRetry(f"Could not create the series' Mailchimp interest now: {error}"
+                                ) from error
+        except MailchimpError as error:
+            raise AudienceError(f"Mailchimp refused the series' interest: {error}") from error
     interests = list(MailchimpSeriesInterest.objects.filter(series_id__in=series_ids))
     missing = set(series_ids) - {i.series_id for i in interests}
     if missing or not interests:

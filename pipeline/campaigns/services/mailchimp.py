@@ -18,6 +18,7 @@ from pipeline.campaigns.models import Campaign, CampaignStatus
 from pipeline.campaigns.services.approval import approved_copy
 from pipeline.campaigns.services.audience import (
     AudienceError,
+    AudienceRetry,
     audience_description,
     audience_mailchimp_segment,
 )
@@ -28,6 +29,8 @@ from pipeline.campaigns.services.state import campaign_log, campaign_transition
 from pipeline.campaigns.services.timing import campaign_expiry
 from pipeline.providers.base import ProviderError
 from pipeline.providers.mailchimp import MailchimpProvider, MailchimpProviderError
+from pipeline.providers.mailchimp_client import MailchimpClient
+from pipeline.providers.mailchimp_errors import MailchimpError
 from pipeline.providers.message import RenderedEmail
 
 logger = logging.getLogger(__name__)
@@ -57,6 +60,15 @@ def mailchimp_deliver(*, campaign: Campaign, provider: MailchimpProvider, worker
     return campaign.status
 
 
+def _client_or_none(provider: MailchimpProvider) -> MailchimpClient | None:
+    """The provider's client, to create a new series' interest on the spot; None when it cannot
+    be built (the campaign's own calls then fail with the reason)."""
+    try:
+        return provider.client
+    except MailchimpError:
+        return None
+
+
 def _create(campaign: Campaign, provider: MailchimpProvider, worker: str) -> str:
     now = timezone.now()
     rendered = approved_copy(campaign)  # frozen when it was scheduled (checked at the claim)
@@ -66,7 +78,10 @@ def _create(campaign: Campaign, provider: MailchimpProvider, worker: str) -> str
     if problems:
         return _fail(campaign, worker, "Blocked by the pre-send checks: " + " ".join(problems))
     try:
-        segment = audience_mailchimp_segment(campaign)
+        segment = audience_mailchimp_segment(campaign, client=_client_or_none(provider))
+    except AudienceRetry as error:
+        campaign_release(campaign=campaign, worker=worker, reason=str(error))
+        return campaign.status
     except AudienceError as error:
         return _fail(campaign, worker, str(error))
     try:

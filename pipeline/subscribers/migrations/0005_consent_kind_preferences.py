@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscribers', '0003_bounce_events'),
+        ('subscribers', '0004_list_import_and_erasure'),
     ]
 
     operations = [
