@@ -179,7 +179,8 @@ VARIABLES = {
         Variable("CAMPAIGN_SMTP_WARMUP_START", None, "First day (YYYY-MM-DD, UTC) of the "
                  "warm-up schedule; days before it get its first cap."),
         Variable("DKIM_PRIVATE_KEY_FILE", None, "PEM file of the RSA private key that signs every "
-                 "local (SMTP) campaign email with DKIM; no signing when unset."),
+                 "email sent over SMTP (campaigns, confirmations, welcomes, test sends) with DKIM; "
+                 "no signing when unset."),
         Variable("DKIM_SELECTOR", "partwork", "DKIM selector: the public key is published at "
                  "SELECTOR._domainkey.DOMAIN."),
         Variable("DKIM_DOMAIN", None, "DKIM signing domain (d=); the domain of "

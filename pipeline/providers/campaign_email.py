@@ -103,6 +103,19 @@ def configured_signer() -> DkimSigner | None:
                       domain=settings.DKIM_DOMAIN or sender_domain())
 
 
+def dkim_signed(email: EmailMultiAlternatives) -> EmailMultiAlternatives:
+    """A one-off email (a confirmation, a welcome, a test send) DKIM-signed when a key is set,
+    else ``email`` itself. Campaign emails are signed per reader in ``for_recipient``."""
+    signer = configured_signer()
+    if signer is None:
+        return email
+    return PreparedEmail(
+        raw=signer.sign(email.message().as_bytes(linesep="\r\n")), envelope_to=email.to[0],
+        subject=email.subject, body=email.body, from_email=email.from_email, to=email.to,
+        headers=email.extra_headers, alternatives=email.alternatives, connection=email.connection,
+    )
+
+
 class _Body:
     """One body part: its text split at the per-reader places (the unsubscribe link, and the
     reader's token in tracked links), already encoded for the wire piece by piece, 8bit when

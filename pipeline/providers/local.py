@@ -8,7 +8,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
 
 from pipeline.providers.base import EmailProvider, ProviderError, SendReceipt, TransactionalEmail
-from pipeline.providers.campaign_email import sender_domain
+from pipeline.providers.campaign_email import dkim_signed, sender_domain
 
 # SMTP answers that mean "not now" rather than "never" (RFC 5321 4xx, connection trouble).
 _RETRYABLE = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, socket.timeout, OSError)
@@ -30,7 +30,7 @@ class LocalProvider(EmailProvider):
         if message.html:
             email.attach_alternative(message.html, "text/html")
         try:
-            sent = email.send()
+            sent = dkim_signed(email).send()
         except smtplib.SMTPResponseException as error:
             raise ProviderError(
                 f"SMTP refused the message: {error.smtp_code} {error.smtp_error!r}",

@@ -1,5 +1,6 @@
-"""DKIM: every local campaign email is signed, and what the SMTP sink receives verifies with
-dkimpy against the public key (its DNS lookup answered with the test's key record)."""
+"""DKIM: every local campaign email is signed, and so are one-off emails (confirmations,
+welcomes, test sends); what the SMTP sink receives verifies with dkimpy against the public key
+(its DNS lookup answered with the test's key record)."""
 
 import dkim
 import pytest
@@ -9,9 +10,13 @@ from django.utils import timezone
 
 from pipeline.campaigns.models import CampaignStatus
 from pipeline.campaigns.services.campaigns import campaign_create_discount, campaign_schedule
+from pipeline.campaigns.services.local import LocalDelivery
+from pipeline.campaigns.services.rendering import campaign_render
 from pipeline.campaigns.services.sending import campaign_send
+from pipeline.providers.base import TransactionalEmail
 from pipeline.providers.campaign_email import configured_signer
 from pipeline.providers.dkim_signing import DkimConfigurationError, public_key_record
+from pipeline.providers.local import LocalProvider
 from tests.support.factories import make_offer
 from tests.support.smtp_sink import KeepingHandler, SmtpSink, use_smtp_server
 from tests.support.subscribers import make_subscribers
@@ -90,3 +95,26 @@ def test_a_key_that_cannot_sign_is_refused_in_words(series, settings, tmp_path):
     settings.DKIM_PRIVATE_KEY_FILE = str(path)
     with pytest.raises(DkimConfigurationError, match="DKIM_PRIVATE_KEY_FILE"):
         configured_signer()
+
+
+def test_one_off_emails_are_signed_too(series, settings, dkim_key):
+    """A confirmation (LocalProvider) and a campaign's test send leave signed as well."""
+    record = public_key_record(dkim_key)
+
+    def dnsfunc(name, timeout=5):
+        return record if name == b"pw2026._domainkey.partwork.example." else None
+
+    offer = make_offer(code="corrective", percent_off=35)
+    campaign = campaign_create_discount(offer=offer, name="Tested", send_at=None)
+    with SmtpSink(KeepingHandler()) as sink:
+        use_smtp_server(settings, sink.port)
+        LocalProvider().send_transactional(TransactionalEmail(
+            to="reader@example.com", subject="Confirm", text="Click the link.",
+            html="<p>Click the link.</p>"))
+        LocalDelivery().send_test(campaign=campaign, rendered=campaign_render(campaign=campaign),
+                                  emails=["editor@example.com"])
+    assert len(sink.handler.raw) == 2
+    for raw in sink.handler.raw:
+        assert raw.startswith(b"DKIM-Signature: ")
+        assert dkim.verify(raw, dnsfunc=dnsfunc), raw[:600]
+    assert not dkim.verify(sink.handler.raw[0].replace(b"Click", b"Clack", 1), dnsfunc=dnsfunc)

@@ -51,7 +51,7 @@ from pipeline.campaigns.services.send_guard import SendGuard, Stop
 from pipeline.campaigns.services.state import campaign_log, campaign_transition
 from pipeline.campaigns.services.timing import campaign_expiry
 from pipeline.campaigns.services.tracking import Tracking, email_tracking
-from pipeline.providers.campaign_email import CampaignEmail, sender_domain
+from pipeline.providers.campaign_email import CampaignEmail, dkim_signed, sender_domain
 from pipeline.providers.campaign_transport import MaybeSent, NotSent, open_transport
 from pipeline.providers.message import RenderedEmail, personalize
 from pipeline.subscribers.tokens import UNSUBSCRIBE, absolute_url, make_token, reader_links
@@ -398,7 +398,7 @@ class LocalDelivery(CampaignDelivery):
                     from_email=settings.DEFAULT_FROM_EMAIL, to=[email], connection=connection,
                 )
                 message.attach_alternative(html_part, "text/html")
-                message.send()
+                dkim_signed(message).send()
 
     def report(self, campaign: Campaign) -> dict:
         counts = ledger_counts(campaign)
