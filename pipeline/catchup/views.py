@@ -29,6 +29,7 @@ from pipeline.subscribers import services as subscribers
 from pipeline.subscribers import tokens
 from pipeline.subscribers.clients import client_bucket, client_ip
 from pipeline.subscribers.models import ConsentSource, Subscriber, SubscriberStatus
+from pipeline.subscribers.personal_data import subscriber_data_export_url
 from pipeline.subscribers.rate_limits import RateLimited, hit
 
 
@@ -132,6 +133,7 @@ def preferences(request, token: str):
         "subscriber": subscriber, "choices": choices,
         "subscribed": subscriber.status == SubscriberStatus.SUBSCRIBED,
         "saved": request.GET.get("saved") == "1", "leave_url": request.path + "leave/",
+        "data_url": subscriber_data_export_url(subscriber),
     })
 
 

@@ -94,3 +94,16 @@ def test_a_forged_or_foreign_token_gets_400_and_changes_nothing(client):
     assert client.post(forged + "leave/").status_code == 400
     ann.refresh_from_db()
     assert ann.status == SubscriberStatus.SUBSCRIBED and ann.series.exists()
+
+
+def test_the_preference_page_links_the_readers_own_data(client):
+    """Data rights from the reader's side: the page's signed link answers their data as JSON."""
+    series, _parts = series_with_parts()
+    ann = make_member("ann@example.com", series)
+    make_member("bob@example.com", series)
+    html = client.get(link_path(subscriber_preferences_page_url(ann))).content.decode()
+    data_link = re.search(r'<h2>Your data</h2>\s*<p><a href="([^"]+)"', html).group(1)
+    answer = client.get(link_path(data_link))
+    assert answer.status_code == 200
+    body = answer.content.decode()
+    assert "ann@example.com" in body and "bob@example.com" not in body
