@@ -6,14 +6,14 @@ import multiprocessing
 import time
 
 
-def _worker(host, port, path, seconds, queue):
+def _worker(host, port, path, seconds, headers, queue):
     connection = http.client.HTTPConnection(host, port, timeout=10)
     latencies, errors = [], 0
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         started = time.perf_counter()
         try:
-            connection.request("GET", path, headers={"Host": "127.0.0.1"})
+            connection.request("GET", path, headers={"Host": "127.0.0.1", **headers})
             response = connection.getresponse()
             response.read()
             if response.status != 200:
@@ -27,10 +27,12 @@ def _worker(host, port, path, seconds, queue):
     queue.put((latencies, errors))
 
 
-def run_load(host: str, port: int, path: str, *, seconds: float, clients: int) -> dict:
+def run_load(host: str, port: int, path: str, *, seconds: float, clients: int,
+             headers: dict | None = None) -> dict:
     queue = multiprocessing.Queue()
     workers = [
-        multiprocessing.Process(target=_worker, args=(host, port, path, seconds, queue))
+        multiprocessing.Process(target=_worker,
+                                args=(host, port, path, seconds, headers or {}, queue))
         for _ in range(clients)
     ]
     for w in workers:
