@@ -15,7 +15,6 @@ directory, filled with bulk_create and thrown away at the end.
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -25,22 +24,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._roles import django_setup, rss_mb, run_role  # noqa: E402
+
 SERIES = ("Moving Well", "Eating Well", "Sleeping Well")
 
 
-def _django():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
-    import django
-
-    django.setup()
-
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def role_prepare(count: int) -> dict:
-    _django()
+    django_setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -69,10 +61,10 @@ def role_prepare(count: int) -> dict:
 
 
 def role_ours(concurrency: int) -> dict:
-    _django()
+    django_setup()
     from pipeline.audience.services.sync import audience_sync
 
-    before = _rss_mb()
+    before = rss_mb()
     started = time.perf_counter()
     summary = audience_sync(concurrency=concurrency)
     return {"seconds": time.perf_counter() - started, "members": summary.members_sent,
@@ -83,7 +75,7 @@ def role_ours(concurrency: int) -> dict:
 def _client_and_interests():
     """What both per-member baselines need: the client, series → interest ids, every interest
     id, and the subscriber ↔ series table."""
-    _django()
+    django_setup()
     from pipeline.audience.services.interests import series_interests_ensure
     from pipeline.providers.mailchimp_client import MailchimpClient
     from pipeline.subscribers.models import Subscriber
@@ -99,7 +91,7 @@ def role_plain(limit: int) -> dict:
     client, interests, all_ids, through = _client_and_interests()
     from pipeline.subscribers.models import Subscriber
 
-    before = _rss_mb()
+    before = rss_mb()
     started = time.perf_counter()
     sent = errors = 0
     for subscriber in Subscriber.objects.order_by("pk")[:limit].iterator(chunk_size=1000):
@@ -123,7 +115,7 @@ def role_batches_endpoint(jobs_of: int) -> dict:
     from pipeline.providers.mailchimp_lists import subscriber_hash
     from pipeline.subscribers.models import Subscriber
 
-    before = _rss_mb()
+    before = rss_mb()
     started = time.perf_counter()
     batch_ids, operations, sent = [], [], 0
 
@@ -165,16 +157,6 @@ def role_batches_endpoint(jobs_of: int) -> dict:
     return {"seconds": time.perf_counter() - started, "members": sent, "errors": errors,
             "jobs": len(batch_ids), "rss_before_mb": before}
 
-
-def run_role(role: str, argument: int, env: dict) -> tuple[dict, float]:
-    """Run one side in its own process; returns its JSON answer and its peak RSS in MB."""
-    process = subprocess.Popen([sys.executable, __file__, "--role", role, str(argument)],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
-        raise SystemExit(f"{role} failed (status {status}): {output[-2000:]}")
-    return json.loads(output.strip().splitlines()[-1]), usage.ru_maxrss / 1024
 
 
 def main() -> None:

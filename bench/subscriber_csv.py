@@ -25,7 +25,6 @@ import argparse
 import csv
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -36,22 +35,15 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._roles import django_setup, rss_mb, run_role  # noqa: E402
+
 SERIES = ("moving-well", "eating-well", "sleeping-well")
 
 
-def _django():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
-    import django
-
-    django.setup()
-
-
-def _rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def role_prepare(_: str) -> dict:
-    _django()
+    django_setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -63,10 +55,10 @@ def role_prepare(_: str) -> dict:
 
 
 def role_import_ours(path: str) -> dict:
-    _django()
+    django_setup()
     from pipeline.subscribers.csv_io import auto_mapping, import_csv, read_headers
 
-    before = _rss_mb()
+    before = rss_mb()
     started = time.perf_counter()
     with open(path, "rb") as binary:
         mapping = auto_mapping(read_headers(binary))
@@ -78,7 +70,7 @@ def role_import_ours(path: str) -> dict:
 
 
 def role_import_stock(path_and_limit: str) -> dict:
-    _django()
+    django_setup()
     from django.utils import timezone
     from django.utils.dateparse import parse_date
 
@@ -88,7 +80,7 @@ def role_import_stock(path_and_limit: str) -> dict:
 
     path, limit = path_and_limit.rsplit(":", 1)
     series = {s.slug: s for s in SeriesPage.objects.all()}
-    before = _rss_mb()
+    before = rss_mb()
     started = time.perf_counter()
     rows = 0
     with open(path, encoding="utf-8", newline="") as text:
@@ -110,7 +102,7 @@ def role_import_stock(path_and_limit: str) -> dict:
 
 
 def role_reset(_: str) -> dict:
-    _django()
+    django_setup()
     from django.db import connection
 
     from pipeline.subscribers.models import ConsentRecord, Subscriber
@@ -127,11 +119,11 @@ def role_reset(_: str) -> dict:
 
 
 def role_export_ours(path: str) -> dict:
-    _django()
+    django_setup()
     from pipeline.subscribers.csv_io import export_lines
     from pipeline.subscribers.models import Subscriber
 
-    before = _rss_mb()
+    before = rss_mb()
     started = time.perf_counter()
     lines = 0
     with open(path, "w", encoding="utf-8", newline="") as out:
@@ -143,10 +135,10 @@ def role_export_ours(path: str) -> dict:
 
 
 def role_export_stock(path: str) -> dict:
-    _django()
+    django_setup()
     from pipeline.subscribers.models import Subscriber
 
-    before = _rss_mb()
+    before = rss_mb()
     started = time.perf_counter()
     subscribers = list(Subscriber.objects.order_by("pk").prefetch_related("series"))
     with open(path, "w", encoding="utf-8", newline="") as out:
@@ -164,16 +156,6 @@ ROLES = {"prepare": role_prepare, "import_ours": role_import_ours,
          "import_stock": role_import_stock, "reset": role_reset,
          "export_ours": role_export_ours, "export_stock": role_export_stock}
 
-
-def run_role(role: str, argument: str, env: dict) -> tuple[dict, float]:
-    """Run one side in its own process; returns its JSON answer and its peak RSS in MB."""
-    process = subprocess.Popen([sys.executable, __file__, "--role", role, argument],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
-        raise SystemExit(f"{role} failed (status {status}): {output[-2000:]}")
-    return json.loads(output.strip().splitlines()[-1]), usage.ru_maxrss / 1024
 
 
 def write_csv(path: Path, count: int) -> None:
