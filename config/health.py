@@ -19,11 +19,8 @@ from django.db.models import Count
 from django.utils import timezone
 from wagtail.models import Revision
 
-from pipeline.audience.services.erasures import (
-    ERASURE_ALERT_AFTER,
-    mailchimp_configured,
-    mailchimp_erasures_pending,
-)
+from pipeline.audience.services.account import mailchimp_configured
+from pipeline.audience.services.erasures import ERASURE_ALERT_AFTER, mailchimp_erasures_pending
 from pipeline.audience.services.sync import audience_sync_health
 from pipeline.campaigns.models import IN_FLIGHT_STATUSES, Campaign, Delivery, DeliveryState
 from pipeline.deliverability.services.mailbox import bounce_mailbox_heartbeat, mailbox_configured

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.utils import timezone
 
-from pipeline.audience.services.members import mailchimp_in_use
+from pipeline.audience.services.account import mailchimp_configured
 from pipeline.campaigns.signals import campaign_due
 from pipeline.catchup.signals import welcome_due
 from pipeline.publishing.signals import announcement_created, revision_due_soon
@@ -69,7 +69,7 @@ def _queue_welcome(delivery_id: int, **kwargs):
 
 @receiver(preferences_changed, dispatch_uid="partwork-queue-member-interests")
 def _queue_member_interests(subscriber_id: int, **kwargs):
-    if mailchimp_in_use():
+    if mailchimp_configured():
         transaction.on_commit(lambda: push_member_interests.delay(subscriber_id), robust=True)
 
 

@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from pipeline.audience.services.erasures import mailchimp_configured, mailchimp_erasures_process
+from pipeline.audience.services.account import mailchimp_configured
+from pipeline.audience.services.erasures import mailchimp_erasures_process
 from pipeline.audience.services.members import audience_member_interests_push
 from pipeline.audience.services.runs import AudienceSyncInterrupted
 from pipeline.audience.services.sync import audience_sync_task_run

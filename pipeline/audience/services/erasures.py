@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from pipeline.audience.models import MailchimpErasure
+from pipeline.audience.services.account import mailchimp_configured
 from pipeline.providers.mailchimp_client import MailchimpClient
 from pipeline.providers.mailchimp_errors import MailchimpError, NotFound
 from pipeline.providers.mailchimp_lists import subscriber_hash
@@ -34,10 +35,6 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 ERASURE_BACKOFF = (10, 3600)  # seconds: first wait, cap
 ERASURE_ALERT_AFTER = timedelta(hours=6)
-
-
-def mailchimp_configured() -> bool:
-    return bool(settings.MAILCHIMP.get("API_KEY") and settings.MAILCHIMP.get("LIST_ID"))
 
 
 def erasure_record(*, subscriber_id: int, email: str) -> MailchimpErasure | None:

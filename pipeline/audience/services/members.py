@@ -4,8 +4,7 @@ off. A member Mailchimp does not know yet is left to the audience sync, which cr
 
 import logging
 
-from django.conf import settings
-
+from pipeline.audience.services.account import mailchimp_configured
 from pipeline.audience.services.interests import series_interests_ensure
 from pipeline.providers.mailchimp_client import MailchimpClient
 from pipeline.providers.mailchimp_errors import NotFound
@@ -14,15 +13,11 @@ from pipeline.subscribers.models import Subscriber
 logger = logging.getLogger(__name__)
 
 
-def mailchimp_in_use() -> bool:
-    return settings.EMAIL_PROVIDER == "mailchimp" and bool(settings.MAILCHIMP.get("API_KEY"))
-
-
 def audience_member_interests_push(*, subscriber_id: int,
                                    client: MailchimpClient | None = None) -> dict | None:
-    """PATCH the member's interests; None when Mailchimp is not in use or the member is not
+    """PATCH the member's interests; None when the audience is not at Mailchimp or the member is not
     there yet. Mailchimp errors propagate (the task retries the retryable ones)."""
-    if client is None and not mailchimp_in_use():
+    if client is None and not mailchimp_configured():
         return None
     subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
     if subscriber is None:

@@ -43,8 +43,8 @@ from datetime import datetime
 from django.utils import timezone
 
 from pipeline.audience.models import AudienceSyncRun, SyncRunState
+from pipeline.audience.services.account import mailchimp_configured
 from pipeline.audience.services.batches import Batch, changed_batches
-from pipeline.audience.services.erasures import mailchimp_configured
 from pipeline.audience.services.interests import series_interests_ensure
 from pipeline.audience.services.outcomes import Counters, record_batch
 from pipeline.audience.services.runs import (
