@@ -136,6 +136,8 @@ class Campaign(models.Model):
     # The provider's side.
     provider = models.CharField(max_length=32, blank=True)
     provider_campaign_id = models.CharField(max_length=64, blank=True)
+    # Mailchimp: the static segment of readers an announcement leaves out (catching up).
+    provider_exclusion_segment_id = models.PositiveBigIntegerField(null=True, blank=True)
     provider_status = models.CharField(max_length=32, blank=True)
     send_requested_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -8,6 +8,10 @@
   campaigns' delivery ledger is: ``pending`` rows are the reader's queue (in ``position`` order);
   a row is committed ``sending`` before the message is handed over and ``sent`` once it was; a
   row found ``sending`` after a crash becomes ``uncertain`` (shown, never resent).
+- ``CatchupCampaign``: with the audience at Mailchimp, one campaign per (series, part, day) to a
+  static segment of the readers due that part, taken through the campaigns' exactly-once stages
+  (services/mailchimp.py); its deliveries are committed ``sending`` with it and ``sent`` once
+  Mailchimp reports the campaign sent.
 - ``WelcomeEmail`` (editable in the admin) and ``WelcomeDelivery`` (one per reader and series,
   the same ledger states).
 """
@@ -84,6 +88,49 @@ class DeliveryState(models.TextChoices):
     SKIPPED = "skipped", "Skipped (no longer live, or the reader stopped)"
 
 
+class CampaignStage(models.TextChoices):
+    OPEN = "open", "Taking the readers due"
+    FILLED = "filled", "Readers in the static segment"
+    CREATED = "created", "Created at Mailchimp, content set"
+    SEND_REQUESTED = "send_requested", "Send requested"
+    SENT = "sent", "Sent"
+    CANCELLED = "cancelled", "Not sent (part no longer live, or nobody left)"
+    FAILED = "failed", "Failed"
+
+
+class CatchupCampaign(models.Model):
+    """One Mailchimp campaign of one earlier part, on one day (the series' time zone), to a
+    static segment of the readers due it. Ids are persisted as soon as Mailchimp makes them."""
+
+    series = models.ForeignKey("cms.SeriesPage", on_delete=models.CASCADE,
+                               related_name="catchup_campaigns")
+    part = models.ForeignKey("cms.PartPage", on_delete=models.CASCADE,
+                             related_name="catchup_campaigns")
+    day = models.DateField(help_text="The series' local day of the catch-up step.")
+    stage = models.CharField(max_length=16, choices=CampaignStage.choices,
+                             default=CampaignStage.OPEN)
+    segment_id = models.PositiveBigIntegerField(null=True, blank=True)
+    provider_campaign_id = models.CharField(max_length=64, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Sends requested.")
+    recipient_count = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["series", "part", "day"],
+                                    name="catchup_campaign_once_per_day"),
+        ]
+        indexes = [models.Index(fields=["stage"], name="catchup_campaign_open_idx",
+                                condition=~models.Q(stage__in=["sent", "cancelled", "failed"]))]
+
+    def __str__(self):
+        return f"catch-up campaign of part {self.part_id} on {self.day}: {self.stage}"
+
+
 class CatchupDelivery(models.Model):
     """One earlier part for one reader: at most one row, so at most one email, ever."""
 
@@ -98,7 +145,10 @@ class CatchupDelivery(models.Model):
     state = models.CharField(max_length=16, choices=DeliveryState.choices,
                              default=DeliveryState.PENDING)
     message_id = models.CharField(max_length=255, blank=True)
-    # Mailchimp path: the campaign (one per series, part and day) that carried it.
+    # Mailchimp path: the campaign (one per series, part and day) that carries it, and its id
+    # at Mailchimp once sent.
+    campaign = models.ForeignKey(CatchupCampaign, on_delete=models.PROTECT, null=True,
+                                 blank=True, related_name="deliveries")
     mailchimp_campaign_id = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -105,6 +105,11 @@ def provider_error(error: MailchimpError) -> ProviderError:
                                   cause=error)
 
 
+def _unknown_addresses(answer: dict) -> set[str]:
+    return {address.lower() for error in answer.get("errors") or []
+            for address in error.get("email_addresses") or []}
+
+
 @contextmanager
 def _as_provider_errors():
     try:
@@ -166,6 +171,23 @@ class MailchimpProvider(EmailProvider):
         with _as_provider_errors():
             found = self.client.get_campaign(campaign_id, fields=["status", "emails_sent"])
         return found["status"], found.get("emails_sent")
+
+    # -- static segments (who a catch-up campaign reaches, who an announcement leaves out) ---
+    def segment_create_static(self, *, name: str) -> int:
+        """An empty static segment; a POST, so not repeated after a doubt: persist the id."""
+        with _as_provider_errors():
+            return int(self.client.create_segment(name[:100], static_emails=[])["id"])
+
+    def segment_add(self, segment_id: int, *, emails: list[str]) -> set[str]:
+        """Add up to 500 addresses (safe to repeat); returns those Mailchimp did not know."""
+        with _as_provider_errors():
+            answer = self.client.segment_members_change(segment_id, add=emails)
+        return _unknown_addresses(answer)
+
+    def segment_remove(self, segment_id: int, *, emails: list[str]) -> None:
+        """Take up to 500 addresses out (safe to repeat)."""
+        with _as_provider_errors():
+            self.client.segment_members_change(segment_id, remove=emails)
 
     def campaign_send_test(self, campaign_id: str, *, emails: list[str]) -> None:
         with _as_provider_errors():

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pipeline.providers.mailchimp_errors import RETRY_REJECTED, RETRY_TRANSIENT
 
 BATCH_SUBSCRIBE_LIMIT = 500
+SEGMENT_MEMBERS_LIMIT = 500  # per list, per static-segment members call
 
 
 def subscriber_hash(email: str) -> str:
@@ -208,6 +209,20 @@ class ListCalls:
                        list_id: str | None = None) -> dict:
         return self.call("update_segment", self.client.lists.update_segment,
                          self._list(list_id), str(segment_id), changes)
+
+    def segment_members_change(self, segment_id: int, *, add: list[str] = (),
+                               remove: list[str] = (), list_id: str | None = None) -> dict:
+        """POST /lists/{id}/segments/{segment_id}: add and remove members of a static segment,
+        at most 500 addresses each. Adding a member already in, or removing one already out,
+        changes nothing, so the call is safe to repeat after a timeout. Addresses that are not
+        list members are ignored (the answer's ``errors`` names them)."""
+        if len(add) > SEGMENT_MEMBERS_LIMIT or len(remove) > SEGMENT_MEMBERS_LIMIT:
+            raise ValueError(f"at most {SEGMENT_MEMBERS_LIMIT} addresses to add and to remove "
+                             "per call")
+        body = {"members_to_add": list(add), "members_to_remove": list(remove)}
+        return self.call("segment_members_change",
+                         lambda lid, sid: self.client.lists.batch_segment_members(body, lid, sid),
+                         self._list(list_id), str(segment_id))
 
     def delete_segment(self, segment_id: int, *, list_id: str | None = None) -> dict:
         return self.call("delete_segment", self.client.lists.delete_segment,

@@ -1,10 +1,13 @@
 """Who a campaign goes to: a Subscriber queryset for local delivery, segment options for Mailchimp.
 
-Announcements go to the followers of the part's series; discounts to everyone, or to the
-followers of the chosen series.
+Announcements go to the followers of the part's series, less the readers an upper app answers
+``announcement_audience`` with (catch-up: readers catching up on the series get the part in
+their queue instead); discounts to everyone, or to the followers of the chosen series. At
+Mailchimp the readers left out are a static segment (the campaigns' Mailchimp path fills it)
+and the announcement's conditions become "in the series' interest AND not in that segment".
 """
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from cms.models import SeriesPage
 from pipeline.audience.models import MailchimpSeriesInterest
@@ -40,13 +43,44 @@ def audience_recipients(campaign: Campaign) -> QuerySet[Subscriber]:
     series_ids = audience_series_ids(campaign)
     if series_ids is not None:
         recipients = recipients.filter(series__in=series_ids).distinct()
-    if campaign.kind == CampaignKind.ANNOUNCEMENT and campaign.part_id:
-        # Readers an upper app takes care of otherwise (catch-up: the part joins their queue).
-        for _receiver, skipped in announcement_audience.send(
-                sender=Campaign, part_id=campaign.part_id, series_id=series_ids[0]):
-            if skipped is not None:
-                recipients = recipients.exclude(pk__in=skipped)
+    left_out = _announcement_left_out(campaign)
+    if left_out is not None:
+        recipients = recipients.exclude(left_out)
     return recipients.order_by("pk")
+
+
+def _announcement_left_out(campaign: Campaign) -> Q | None:
+    """Readers an upper app takes care of otherwise (catch-up: the part joins their queue)."""
+    if campaign.kind != CampaignKind.ANNOUNCEMENT or not campaign.part_id:
+        return None
+    left_out = None
+    for _receiver, skipped in announcement_audience.send(
+            sender=Campaign, part_id=campaign.part_id, series_id=campaign.part.series_id):
+        if skipped is not None:
+            left_out = Q(pk__in=skipped) if left_out is None else left_out | Q(pk__in=skipped)
+    return left_out
+
+
+def audience_left_out_emails(campaign: Campaign) -> list[str]:
+    """Addresses of the followers an announcement leaves out (for a Mailchimp static segment)."""
+    left_out = _announcement_left_out(campaign)
+    if left_out is None:
+        return []
+    return list(Subscriber.objects.receiving().filter(series=campaign.part.series_id)
+                .filter(left_out).order_by("pk").values_list("email", flat=True).distinct())
+
+
+def audience_without_segment(segment_opts: dict, segment_id: int) -> dict:
+    """The campaign's conditions, less the members of a static segment. Mailchimp takes either
+    a saved segment or conditions, not both, so the exclusion is a ``StaticSegment`` condition
+    (``static_not``) beside the series' interest, with ``match: all``: only possible with one
+    interest condition, which is what an announcement (one series) has."""
+    conditions = list(segment_opts.get("conditions") or [])
+    if len(conditions) != 1:
+        raise AudienceError("Only a one-series audience can leave out a static segment.")
+    return {"match": "all", "conditions": conditions + [
+        {"condition_type": "StaticSegment", "field": "static_segment", "op": "static_not",
+         "value": segment_id}]}
 
 
 def audience_description(campaign: Campaign) -> str:

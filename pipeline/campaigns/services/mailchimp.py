@@ -20,7 +20,9 @@ from pipeline.campaigns.services.audience import (
     AudienceError,
     AudienceRetry,
     audience_description,
+    audience_left_out_emails,
     audience_mailchimp_segment,
+    audience_without_segment,
 )
 from pipeline.campaigns.services.checks import campaign_check
 from pipeline.campaigns.services.claims import campaign_release
@@ -31,6 +33,7 @@ from pipeline.providers.base import ProviderError
 from pipeline.providers.mailchimp import MailchimpProvider, MailchimpProviderError
 from pipeline.providers.mailchimp_client import MailchimpClient
 from pipeline.providers.mailchimp_errors import MailchimpError
+from pipeline.providers.mailchimp_lists import SEGMENT_MEMBERS_LIMIT
 from pipeline.providers.message import RenderedEmail
 
 logger = logging.getLogger(__name__)
@@ -86,6 +89,7 @@ def _create(campaign: Campaign, provider: MailchimpProvider, worker: str) -> str
         return _fail(campaign, worker, str(error))
     try:
         if not campaign.provider_campaign_id:
+            segment = _leave_out(campaign, provider, segment)
             provider_id = provider.campaign_create(
                 title=f"partwork #{campaign.pk}: {campaign.name}"[:100],
                 subject=rendered.subject, preheader=rendered.preheader, segment_opts=segment,
@@ -110,6 +114,26 @@ def _create(campaign: Campaign, provider: MailchimpProvider, worker: str) -> str
         fields={"sent_audience": audience_description(campaign)},
     )
     return S.CREATED
+
+
+def _leave_out(campaign: Campaign, provider: MailchimpProvider, segment: dict | None
+               ) -> dict | None:
+    """An announcement leaves out readers catching up on its series: they go into a static
+    segment (its id persisted at once; adding members is safe to repeat) that the campaign's
+    conditions exclude. A snapshot at creation: a reader starting catch-up after it joined at
+    this part, so it is not in their queue and the announcement is theirs."""
+    emails = audience_left_out_emails(campaign)
+    if segment is None or not (emails or campaign.provider_exclusion_segment_id):
+        return segment
+    if not campaign.provider_exclusion_segment_id:
+        segment_id = provider.segment_create_static(
+            name=f"partwork #{campaign.pk}: left out of the announcement (catching up)")
+        Campaign.objects.filter(pk=campaign.pk).update(provider_exclusion_segment_id=segment_id)
+        campaign.refresh_from_db()
+    for start in range(0, len(emails), SEGMENT_MEMBERS_LIMIT):
+        provider.segment_add(campaign.provider_exclusion_segment_id,
+                             emails=emails[start:start + SEGMENT_MEMBERS_LIMIT])
+    return audience_without_segment(segment, campaign.provider_exclusion_segment_id)
 
 
 def _request_send(campaign: Campaign, provider: MailchimpProvider, worker: str) -> str:

@@ -18,6 +18,13 @@ prints the cost beside the naive way, one set of queries per reader):
    mid-window leaves at most the window ``sending``; the next step marks rows left ``sending``
    past CATCHUP_SENDING_LEASE ``uncertain`` (shown, never resent). The unique (reader, part) row
    makes a second copy impossible.
+
+With the audience at Mailchimp (``mailchimp_configured``), step 2 instead puts the chosen rows
+into the day's campaign of their part (one per series, part and day, to a static segment of the
+readers due it): each row is committed ``sending`` with that campaign while it still takes
+readers, and becomes ``sent`` when Mailchimp reports the campaign sent (services/mailchimp.py
+has the stages). Readers due after their part's campaign of the day was filled wait for the
+next day's.
 """
 
 import logging
@@ -33,18 +40,22 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cms.models import PartPage
+from pipeline.audience.services.account import mailchimp_configured
 from pipeline.campaigns.services.local import (
     ledger_window,
     smtp_connections,
     unsubscribe_link,
 )
 from pipeline.catchup.models import (
+    CampaignStage,
+    CatchupCampaign,
     CatchupDelivery,
     CatchupProgress,
     DeliveryState,
     ProgressState,
 )
 from pipeline.catchup.services.emails import catchup_render
+from pipeline.catchup.services.mailchimp import catchup_campaign_for, catchup_campaigns_advance
 from pipeline.catchup.services.pace import Pace, series_paces
 from pipeline.catchup.services.progress import parts_received_by
 from pipeline.providers.campaign_email import CampaignEmail, sender_domain
@@ -80,6 +91,7 @@ class _Job:
     subscriber_id: int
     email: str
     part_id: int
+    series_id: int
     series_slug: str
 
 
@@ -95,22 +107,20 @@ def catchup_step(*, at: datetime | None = None, page: int = PAGE) -> StepReport:
     """Send every reader due at ``at`` (default now) their next earlier part."""
     at = at or timezone.now()
     report = StepReport()
+    # Rows in a Mailchimp campaign are settled by that campaign's status, not by a lease.
     report.lost = CatchupDelivery.objects.filter(
-        state=D.SENDING, updated_at__lt=at - settings.CATCHUP_SENDING_LEASE,
+        state=D.SENDING, campaign__isnull=True,
+        updated_at__lt=at - settings.CATCHUP_SENDING_LEASE,
     ).update(state=D.UNCERTAIN, updated_at=at,
              error="In flight when a worker stopped: it may or may not have been delivered; "
              "not resent.")
     paces: dict[int, Pace] = {}
+    if mailchimp_configured():
+        return _step_at_mailchimp(at, page, paces, report)
     emails: dict[int, CampaignEmail] = {}
     transport = None
     try:
-        while True:
-            plan = _plan_page(at, page, paces)
-            if plan is None:
-                break
-            report.readers += plan.readers
-            report.level += plan.level
-            report.stopped += plan.stopped
+        for plan in _plans(at, page, paces, report):
             if not plan.jobs:
                 continue
             if transport is None:
@@ -131,6 +141,53 @@ def catchup_step(*, at: datetime | None = None, page: int = PAGE) -> StepReport:
     return report
 
 
+def _plans(at: datetime, page: int, paces: dict[int, Pace], report: StepReport):
+    """Plan page after page until no reader is due, counting the readers in ``report``."""
+    while True:
+        plan = _plan_page(at, page, paces)
+        if plan is None:
+            return
+        report.readers += plan.readers
+        report.level += plan.level
+        report.stopped += plan.stopped
+        yield plan
+
+
+def _step_at_mailchimp(at: datetime, page: int, paces: dict[int, Pace],
+                       report: StepReport) -> StepReport:
+    for plan in _plans(at, page, paces, report):
+        _join_campaigns(plan.jobs, at, paces, report)
+    # This step's campaigns, and any a stopped worker left unfinished.
+    outcome = catchup_campaigns_advance(at=at)
+    report.sent += outcome.sent
+    report.trouble = outcome.trouble
+    if report.readers or outcome.sent:
+        logger.info("catch-up step at %s (Mailchimp): %s", at.isoformat(), report.as_dict())
+    return report
+
+
+def _join_campaigns(jobs: list[_Job], at: datetime, paces: dict[int, Pace],
+                    report: StepReport) -> None:
+    """Each due row into the day's campaign of its part, committed ``sending`` with it, while
+    that campaign still takes readers; otherwise the reader waits for the next day's."""
+    groups: dict[tuple, list[_Job]] = defaultdict(list)
+    for job in jobs:
+        day = at.astimezone(paces[job.series_id].tz).date()
+        groups[(job.series_id, job.part_id, day)].append(job)
+    for (series_id, part_id, day), group in groups.items():
+        campaign = catchup_campaign_for(series_id=series_id, part_id=part_id, day=day, at=at)
+        with transaction.atomic():
+            stage = (CatchupCampaign.objects.select_for_update().filter(pk=campaign.pk)
+                     .values_list("stage", flat=True).get())
+            if stage == CampaignStage.OPEN:
+                _claim(group, at, run="", campaign_id=campaign.pk)
+                continue
+        CatchupProgress.objects.filter(
+            deliveries__pk__in=[job.pk for job in group], state=P.ACTIVE,
+        ).update(next_due_at=paces[series_id].first_due(at))
+        report.deferred += len(group)
+
+
 def _plan_page(at: datetime, page: int, paces: dict[int, Pace]) -> _Plan | None:
     with transaction.atomic():
         due = list(
@@ -146,8 +203,7 @@ def _plan_page(at: datetime, page: int, paces: dict[int, Pace]) -> _Plan | None:
         missing = series_ids - paces.keys()
         if missing:
             paces.update(series_paces(missing))
-        if settings.EMAIL_PROVIDER != "mailchimp":
-            _append_new_parts(due, series_ids, at)
+        _append_new_parts(due, series_ids, at)
         queued = defaultdict(list)
         for pk, progress_id, part_id, email, slug in (
             CatchupDelivery.objects.filter(progress_id__in=[row[0] for row in due],
@@ -178,7 +234,8 @@ def _plan_page(at: datetime, page: int, paces: dict[int, Pace]) -> _Plan | None:
                 level.append(progress_id)
                 skipped += [entry[0] for entry in entries]  # parts no longer live
                 continue
-            plan.jobs.append(_Job(chosen[0], subscriber_id, chosen[2], chosen[1], chosen[3]))
+            plan.jobs.append(_Job(chosen[0], subscriber_id, chosen[2], chosen[1], series_id,
+                                  chosen[3]))
             advance[series_id].append(progress_id)
         if skipped:
             CatchupDelivery.objects.filter(pk__in=skipped, state=D.PENDING).update(
@@ -216,9 +273,11 @@ def _append_new_parts(due, series_ids, at: datetime) -> None:
     )
 
 
-def _claim(jobs: list[_Job], at: datetime, run: str) -> list[_Job]:
-    """pending → sending, only for readers still catching up and still subscribed: one
-    ``UPDATE ... RETURNING`` on PostgreSQL (rows another worker holds are skipped)."""
+def _claim(jobs: list[_Job], at: datetime, run: str, campaign_id: int | None = None
+           ) -> list[_Job]:
+    """pending → sending (in the Mailchimp campaign ``campaign_id``, if given), only for readers
+    still catching up and still subscribed: one ``UPDATE ... RETURNING`` on PostgreSQL (rows
+    another worker holds are skipped)."""
     pks = [job.pk for job in jobs]
     if connection.vendor == "postgresql":
         delivery = connection.ops.quote_name(CatchupDelivery._meta.db_table)
@@ -226,20 +285,21 @@ def _claim(jobs: list[_Job], at: datetime, run: str) -> list[_Job]:
         subscriber = connection.ops.quote_name(Subscriber._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {delivery} SET state = %s, updated_at = %s, message_id = %s "
+                f"UPDATE {delivery} SET state = %s, updated_at = %s, message_id = %s, "
+                "campaign_id = %s "
                 f"WHERE id IN (SELECT d.id FROM {delivery} d "
                 f"JOIN {progress} p ON p.id = d.progress_id "
                 f"JOIN {subscriber} s ON s.id = d.subscriber_id "
                 "WHERE d.id = ANY(%s) AND d.state = %s AND p.state = %s AND s.status = %s "
                 "FOR UPDATE OF d SKIP LOCKED) RETURNING id",
-                [D.SENDING, connection.ops.adapt_datetimefield_value(at), run, pks, D.PENDING,
-                 P.ACTIVE, SubscriberStatus.SUBSCRIBED])
+                [D.SENDING, connection.ops.adapt_datetimefield_value(at), run, campaign_id, pks,
+                 D.PENDING, P.ACTIVE, SubscriberStatus.SUBSCRIBED])
             taken = {row[0] for row in cursor.fetchall()}
     else:
         CatchupDelivery.objects.filter(
             pk__in=pks, state=D.PENDING, progress__state=P.ACTIVE,
             subscriber__status=SubscriberStatus.SUBSCRIBED,
-        ).update(state=D.SENDING, updated_at=at, message_id=run)
+        ).update(state=D.SENDING, updated_at=at, message_id=run, campaign_id=campaign_id)
         taken = set(CatchupDelivery.objects.filter(pk__in=pks, state=D.SENDING, message_id=run)
                     .values_list("pk", flat=True))
     return [job for job in jobs if job.pk in taken]
