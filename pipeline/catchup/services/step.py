@@ -155,15 +155,21 @@ def _plans(at: datetime, page: int, paces: dict[int, Pace], report: StepReport):
 
 def _step_at_mailchimp(at: datetime, page: int, paces: dict[int, Pace],
                        report: StepReport) -> StepReport:
+    # First what an earlier step left unfinished (a crash, Mailchimp trouble): a campaign
+    # cancelled there makes its readers due again now, for their next part.
+    _advance_campaigns(at, report)
     for plan in _plans(at, page, paces, report):
         _join_campaigns(plan.jobs, at, paces, report)
-    # This step's campaigns, and any a stopped worker left unfinished.
-    outcome = catchup_campaigns_advance(at=at)
-    report.sent += outcome.sent
-    report.trouble = outcome.trouble
-    if report.readers or outcome.sent:
+    _advance_campaigns(at, report)  # this step's campaigns
+    if report.readers or report.sent:
         logger.info("catch-up step at %s (Mailchimp): %s", at.isoformat(), report.as_dict())
     return report
+
+
+def _advance_campaigns(at: datetime, report: StepReport) -> None:
+    outcome = catchup_campaigns_advance(at=at)
+    report.sent += outcome.sent
+    report.trouble = outcome.trouble or report.trouble
 
 
 def _join_campaigns(jobs: list[_Job], at: datetime, paces: dict[int, Pace],
