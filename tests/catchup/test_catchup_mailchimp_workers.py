@@ -115,7 +115,7 @@ def test_sigkill_of_the_mail_worker_mid_step_leaves_no_duplicate(tmp_path, emula
     series, parts = series_with_parts()
     purge_queues()
     interest = map_series_to_interest(emulator, series)
-    readers = make_subscribers(600, series=[series])
+    readers = make_subscribers(300, series=[series])
     add_members(emulator, [r.email for r in readers], interests=[interest.interest_id])
     for reader in readers:
         catchup_start(subscriber_id=reader.pk, series_id=series.pk)
@@ -150,7 +150,7 @@ def test_sigkill_of_the_mail_worker_mid_step_leaves_no_duplicate(tmp_path, emula
         smtp_copies = dict(sink.handler.copies)
     sends = real_sends(emulator)
     assert [send["subject"] for send in sends] == [catchup_subject(p) for p in parts[:3]]
-    assert all(send["recipient_count"] == 600 for send in sends)
+    assert all(send["recipient_count"] == 300 for send in sends)
     assert set(CatchupDelivery.objects.values_list("state", flat=True)) == {DeliveryState.SENT}
-    assert CatchupProgress.objects.filter(state=ProgressState.LEVEL).count() == 600
+    assert CatchupProgress.objects.filter(state=ProgressState.LEVEL).count() == 300
     assert smtp_copies == {}

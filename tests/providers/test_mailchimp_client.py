@@ -197,6 +197,15 @@ def test_interests_and_segments_count_members(client):
     assert either["member_count"] == 2
     static = client.create_segment("Hand picked", static_emails=["bob@example.com"])
     assert client.get_segment(static["id"])["member_count"] == 1
+    changed = client.segment_members_change(static["id"], add=["ann@example.com",
+                                                               "nobody@example.com"])
+    assert changed["total_added"] == 1  # not a list member: named in the errors, not added
+    assert changed["errors"][0]["email_addresses"] == ["nobody@example.com"]
+    assert client.segment_members_change(static["id"], add=["ann@example.com"]
+                                         )["total_added"] == 1  # again: harmless
+    assert client.get_segment(static["id"])["member_count"] == 2
+    with pytest.raises(ValueError):
+        client.segment_members_change(static["id"], add=["x@example.com"] * 501)
     assert client.delete_segment(static["id"]) == {}
     with pytest.raises(NotFound):
         client.get_segment(static["id"])
@@ -316,10 +325,20 @@ def test_the_wrapper_sends_bodies_the_description_accepts(mailchimp_emulator, cl
         "op": "interestcontains", "value": [sleep["id"]]}])
     static = client.create_segment("Picked", static_emails=["ann@example.com"])
     client.update_segment(static["id"], {"name": "Picked by hand"})
+    client.segment_members_change(static["id"], add=["bob@example.com"],
+                                  remove=["ann@example.com"])
     client.create_webhook("http://127.0.0.1:9/hooks/x", events=["subscribe", "upemail"])
     campaign = client.create_campaign(subject="S", from_name="P", reply_to="p@example.com",
                                       preview_text="Pre", segment_opts={
                                           "saved_segment_id": saved["id"]})
+    # An announcement leaving out a static segment (readers catching up), as the campaigns
+    # service builds it: the series' interest AND not in the segment.
+    client.create_campaign(subject="A", from_name="P", reply_to="p@example.com", segment_opts={
+        "match": "all", "conditions": [
+            {"condition_type": "Interests", "field": f"interests-{category['id']}",
+             "op": "interestcontains", "value": [sleep["id"]]},
+            {"condition_type": "StaticSegment", "field": "static_segment", "op": "static_not",
+             "value": static["id"]}]})
     client.update_campaign(campaign["id"], {"settings": {"subject_line": "S2"}})
     client.set_campaign_content(campaign["id"], html=READY_HTML, plain_text="text *|UNSUB|*")
     client.send_test(campaign["id"], ["editor@example.com"])

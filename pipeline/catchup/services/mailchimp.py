@@ -149,6 +149,9 @@ def _chunks(rows: list, size: int = SEGMENT_MEMBERS_LIMIT):
 
 
 def _fill(campaign: CatchupCampaign, provider: MailchimpProvider, at: datetime) -> None:
+    if campaign.segment_id is None and not _in_flight(campaign).exists():
+        _cancel(campaign, "Nobody to send it to.", at)  # its readers stopped before joining
+        return
     if campaign.segment_id is None:
         _hold(campaign)
         segment_id = provider.segment_create_static(

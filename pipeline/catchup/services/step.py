@@ -181,8 +181,10 @@ def _join_campaigns(jobs: list[_Job], at: datetime, paces: dict[int, Pace],
         day = at.astimezone(paces[job.series_id].tz).date()
         groups[(job.series_id, job.part_id, day)].append(job)
     for (series_id, part_id, day), group in groups.items():
-        campaign = catchup_campaign_for(series_id=series_id, part_id=part_id, day=day, at=at)
+        # One transaction: a new campaign is seen by other steps only with its readers in it.
         with transaction.atomic():
+            campaign = catchup_campaign_for(series_id=series_id, part_id=part_id, day=day,
+                                            at=at)
             stage = (CatchupCampaign.objects.select_for_update().filter(pk=campaign.pk)
                      .values_list("stage", flat=True).get())
             if stage == CampaignStage.OPEN:
