@@ -147,7 +147,7 @@ class CatchupDelivery(models.Model):
     message_id = models.CharField(max_length=255, blank=True)
     # Mailchimp path: the campaign (one per series, part and day) that carries it, and its id
     # at Mailchimp once sent.
-    campaign = models.ForeignKey(CatchupCampaign, on_delete=models.PROTECT, null=True,
+    campaign = models.ForeignKey(CatchupCampaign, on_delete=models.SET_NULL, null=True,
                                  blank=True, related_name="deliveries")
     mailchimp_campaign_id = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField()

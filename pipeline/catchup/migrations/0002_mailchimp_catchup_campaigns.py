@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='catchupdelivery',
             name='campaign',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='deliveries', to='catchup.catchupcampaign'),
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deliveries', to='catchup.catchupcampaign'),
         ),
         migrations.AddIndex(
             model_name='catchupcampaign',

@@ -59,8 +59,7 @@ NOT_SENT_AT_MAILCHIMP = {"save", "paused"}
 @dataclass
 class Outcome:
     sent: int = 0  # readers whose part went out
-    waiting: int = 0  # campaigns left for the next step (retryable trouble, or another worker)
-    trouble: str = ""
+    trouble: str = ""  # the last retryable Mailchimp error (the campaign waits for a step)
 
 
 def catchup_campaign_for(*, series_id: int, part_id: int, day: date,
@@ -93,8 +92,6 @@ def catchup_campaigns_advance(*, at: datetime, provider: MailchimpProvider | Non
             outcome.trouble = str(error)
         finally:
             CatchupCampaign.objects.filter(pk=campaign.pk).update(claimed_until=None)
-        if campaign.stage in UNFINISHED:
-            outcome.waiting += 1
     return outcome
 
 
