@@ -227,3 +227,18 @@ def test_many_readers_are_added_to_the_segment_500_at_a_time(emulator, moving_we
     (send,) = real_sends(emulator)
     assert send["recipient_count"] == 501
     assert route_count(emulator, SEGMENT_MEMBERS) == 2
+
+
+def test_a_campaign_stuck_at_mailchimp_holds_the_readers_next_part_back(emulator, moving_well):
+    """Mailchimp fails to create day 1's campaign until day 3 (a step tries unfinished
+    campaigns before and after planning): the reader gets nothing new on day 2 (part 1 is still
+    on its way), then part 1 and part 2 in order on day 3."""
+    series, parts, interest = moving_well
+    _readers(emulator, interest, series, "ann@example.com")
+    emulator.control.add_fault("5xx", path=r"/campaigns$", method="POST", count=3, status=503)
+    assert _run_day(1).sent == 0
+    assert _run_day(2).sent == 0
+    assert not CatchupCampaign.objects.filter(part=parts[1]).exists()
+    assert _run_day(3).sent == 2  # day 1's campaign, then part 2 that morning
+    assert _run_day(4).sent == 1
+    assert _received(emulator, "ann@example.com") == [catchup_subject(p) for p in parts[:3]]

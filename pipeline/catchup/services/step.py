@@ -229,6 +229,11 @@ def _plan_page(at: datetime, page: int, paces: dict[int, Pace]) -> _Plan | None:
                 subscriber_id__in={row[1] for row in due}, seriespage_id__in=series_ids,
                 subscriber__status=SubscriberStatus.SUBSCRIBED)
             .values_list("subscriber_id", "seriespage_id"))
+        # A reader whose last part is still on its way (a Mailchimp campaign not sent yet)
+        # gets nothing new, so the parts arrive in order; they are looked at again a pace later.
+        in_flight = set(CatchupDelivery.objects.filter(
+            progress_id__in=[row[0] for row in due], state=D.SENDING,
+        ).values_list("progress_id", flat=True))
         skipped, level, stopped = [], [], []
         advance: dict[int, list[int]] = defaultdict(list)
         for progress_id, subscriber_id, series_id, _started in due:
@@ -236,6 +241,9 @@ def _plan_page(at: datetime, page: int, paces: dict[int, Pace]) -> _Plan | None:
             if (subscriber_id, series_id) not in receiving:
                 stopped.append(progress_id)
                 skipped += [entry[0] for entry in entries]
+                continue
+            if progress_id in in_flight:
+                advance[series_id].append(progress_id)
                 continue
             chosen = next((entry for entry in entries if entry[1] in live), None)
             if chosen is None:
