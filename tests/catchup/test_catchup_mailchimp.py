@@ -22,7 +22,12 @@ from pipeline.catchup.models import (
 from pipeline.catchup.services.progress import catchup_start
 from pipeline.catchup.services.step import catchup_step
 from pipeline.publishing.models import Announcement
-from pipeline.subscribers.services import subscriber_stop_series
+from pipeline.subscribers.services import (
+    subscriber_confirm,
+    subscriber_stop_series,
+    subscriber_subscribe,
+    subscriber_update_preferences,
+)
 from pipeline.subscribers.tokens import address_digest
 from tests.support.catchup import LONDON, catchup_subject, morning, series_with_parts
 from tests.support.mailchimp import (
@@ -242,3 +247,57 @@ def test_a_campaign_stuck_at_mailchimp_holds_the_readers_next_part_back(emulator
     assert _run_day(3).sent == 2  # day 1's campaign, then part 2 that morning
     assert _run_day(4).sent == 1
     assert _received(emulator, "ann@example.com") == [catchup_subject(p) for p in parts[:3]]
+
+
+def test_parts_announced_at_mailchimp_while_following_are_not_caught_up_again(
+        emulator, moving_well):
+    """Mailchimp keeps no per-reader record of an announcement, so the consent trail says who
+    had it: Ann follows from before part 2's announcement, so catching up sends her part 1
+    only; Bob stopped the series over parts 2 and 3 and came back, so he gets 1 to 3."""
+    series, parts, interest = moving_well
+    start = JOIN - timedelta(days=10)
+
+    def on_day(n):
+        return time_machine.travel(start + timedelta(days=n), tick=False)
+
+    def follow(address):
+        outcome = subscriber_subscribe(email=address, series_slugs=[series.slug],
+                                       consent_text="Yes", form_id="test")
+        return subscriber_confirm(subscriber_id=outcome.subscriber.pk,
+                                  address_digest=address_digest(outcome.subscriber.email),
+                                  consent_id=outcome.consent.pk)
+
+    def set_series(reader, slugs):
+        subscriber_update_preferences(subscriber_id=reader.pk,
+                                      address_digest=address_digest(reader.email),
+                                      series_slugs=slugs)
+
+    add_members(emulator, ["ann@example.com", "bob@example.com"],
+                interests=[interest.interest_id])
+    with on_day(0):
+        _announce(parts[0])  # before either follows
+    with on_day(1):
+        ann, bob = follow("ann@example.com"), follow("bob@example.com")
+    with on_day(2):
+        set_series(bob, [])
+        _announce(parts[1])
+    with on_day(3):
+        _announce(parts[2])
+    with on_day(4):
+        set_series(bob, [series.slug])
+    with time_machine.travel(JOIN, tick=False):
+        for reader in (ann, bob):
+            catchup_start(subscriber_id=reader.pk, series_id=series.pk)
+
+    def queue(reader):
+        return list(CatchupDelivery.objects.filter(subscriber=reader)
+                    .order_by("position").values_list("part_id", flat=True))
+
+    assert queue(ann) == [parts[0].pk]
+    assert queue(bob) == [p.pk for p in parts[:3]]
+    for day in (1, 2, 3):
+        _run_day(day)
+    assert _received(emulator, "ann@example.com").count(catchup_subject(parts[0])) == 1
+    assert catchup_subject(parts[1]) not in _received(emulator, "ann@example.com")
+    assert [s for s in _received(emulator, "bob@example.com") if s.startswith("Catching up")] \
+        == [catchup_subject(p) for p in parts[:3]]

@@ -2,7 +2,8 @@
 
 The queue: at the start, every live public part numbered before the series' latest live part
 (the latest is the one the reader joined at: the welcome email shows it), less those the reader
-already has (a catch-up row, or a local announcement delivery). While the reader catches up, a
+already has (a catch-up row, a local announcement delivery, or an announcement sent at Mailchimp
+while they followed the series: subscribers/following.py). While the reader catches up, a
 part that goes live is left out of its announcement for them and joins the end of their queue
 (step.py appends it), so they read the series in order and never get it twice. Once every queued
 part is sent the reader is ``level`` and gets announcements as usual.
@@ -16,7 +17,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from cms.models import PartPage, SeriesPage
-from pipeline.campaigns.models import Delivery
+from pipeline.campaigns.models import Campaign, CampaignKind, CampaignStatus, Delivery
 from pipeline.campaigns.models import DeliveryState as CampaignDeliveryState
 from pipeline.catchup.models import (
     CatchupDelivery,
@@ -25,11 +26,17 @@ from pipeline.catchup.models import (
     ProgressState,
 )
 from pipeline.catchup.services.pace import series_pace
+from pipeline.providers.mailchimp import MailchimpProvider
+from pipeline.subscribers.following import following_since
 from pipeline.subscribers.models import Subscriber, SubscriberStatus
 
 # Local announcement deliveries that count as "the reader has this part" (sent, or maybe sent).
 _DELIVERED = (CampaignDeliveryState.SENT, CampaignDeliveryState.SENDING,
               CampaignDeliveryState.UNCERTAIN, CampaignDeliveryState.PENDING)
+
+# An announcement campaign in these never reached anyone; any other may have.
+_NOT_SENT = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.EXPIRED,
+             CampaignStatus.CANCELLED, CampaignStatus.FAILED)
 
 
 class CatchupRefused(ValueError):
@@ -48,13 +55,22 @@ def live_parts(series_id: int) -> QuerySet[PartPage]:
     return PartPage.objects.live().public().filter(series_id=series_id).order_by("part_number")
 
 
-def parts_received(subscriber_id: int, part_ids) -> set[int]:
-    """Parts the reader already has, by catch-up or by a local announcement."""
-    caught = CatchupDelivery.objects.filter(subscriber_id=subscriber_id, part_id__in=part_ids)
-    announced = Delivery.objects.filter(subscriber_id=subscriber_id, state__in=_DELIVERED,
+def parts_received(subscriber: Subscriber, series: SeriesPage, part_ids) -> set[int]:
+    """Parts the reader already has: by catch-up, by a local announcement, or by an
+    announcement Mailchimp was asked to send while the reader followed the series (Mailchimp
+    keeps no per-reader record; a reader it left out, catching up, has a catch-up row)."""
+    caught = CatchupDelivery.objects.filter(subscriber=subscriber, part_id__in=part_ids)
+    announced = Delivery.objects.filter(subscriber=subscriber, state__in=_DELIVERED,
                                         campaign__part_id__in=part_ids)
-    return (set(caught.values_list("part_id", flat=True))
-            | set(announced.values_list("campaign__part_id", flat=True)))
+    received = (set(caught.values_list("part_id", flat=True))
+                | set(announced.values_list("campaign__part_id", flat=True)))
+    since = following_since(subscriber, series.slug)
+    if since is not None:
+        received |= set(Campaign.objects.filter(
+            kind=CampaignKind.ANNOUNCEMENT, provider=MailchimpProvider.name, part_id__in=part_ids,
+            send_requested_at__gte=since,
+        ).exclude(status__in=_NOT_SENT).values_list("part_id", flat=True))
+    return received
 
 
 def parts_received_by(subscriber_ids, part_ids) -> set[tuple[int, int]]:
@@ -71,7 +87,10 @@ def catchup_queue_for(subscriber_id: int, series_id: int) -> list[PartPage]:
     """The earlier parts a reader would get if they started catch-up now, in order."""
     parts = list(live_parts(series_id))
     earlier = parts[:-1]  # the latest is the part they joined at
-    have = parts_received(subscriber_id, [p.pk for p in earlier])
+    if not earlier:
+        return []
+    have = parts_received(Subscriber.objects.get(pk=subscriber_id), earlier[0].series,
+                          [p.pk for p in earlier])
     return [part for part in earlier if part.pk not in have]
 
 
