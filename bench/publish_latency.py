@@ -14,7 +14,14 @@ The delay of a part is its last_published_at (stamped by Wagtail inside the publ
 go-live time. Uses the configured DATABASE_URL / REDIS_URL (SQLite and the embedded Redis when
 unset); the two bench series are deleted at the end.
 
-    uv run python bench/publish_latency.py [--parts 200] [--window 30]
+Before the runs, the cost of one publish in this process, side by side: statements per publish
+and ms per publish (commit included) for our on-time path (the task's service: lock, part order,
+Wagtail's publish, our model and receivers, the announcement intent), for Wagtail's bare
+``revision.publish()`` of a part (our model and receivers without our service) and of a plain
+Wagtail page (stock), with where each statement comes from (tests/support/query_origins.py).
+Statement counts do not depend on the machine's load; the ms do.
+
+    uv run python bench/publish_latency.py [--parts 200] [--window 30] [--series 1] [--probe 20]
 """
 
 import argparse
@@ -44,6 +51,8 @@ from wagtail.models import Revision  # noqa: E402
 
 from cms.models import PartPage, SeriesIndexPage, SeriesPage  # noqa: E402
 from pipeline.publishing.models import SweepHeartbeat  # noqa: E402
+from pipeline.publishing.services.on_time import revision_publish_on_time  # noqa: E402
+from tests.support.query_origins import statements_issued  # noqa: E402
 
 STOCK_CRON_COMMAND = (
     "import django; django.setup(); from django.core.management import call_command; "
@@ -51,8 +60,7 @@ STOCK_CRON_COMMAND = (
 )
 
 
-def make_series_group(label: str, parts: int, series_count: int) -> list[SeriesPage]:
-    """``series_count`` series sharing ``parts`` parts, each scheduled far ahead for now."""
+def series_index() -> SeriesIndexPage:
     from wagtail.models import Page, Site
 
     index = SeriesIndexPage.objects.first()
@@ -61,6 +69,12 @@ def make_series_group(label: str, parts: int, series_count: int) -> list[SeriesP
             instance=SeriesIndexPage(title="Series", slug="series")
         )
         Site.objects.update_or_create(is_default_site=True, defaults={"root_page": index})
+    return index
+
+
+def make_series_group(label: str, parts: int, series_count: int) -> list[SeriesPage]:
+    """``series_count`` series sharing ``parts`` parts, each scheduled far ahead for now."""
+    index = series_index()
     stamp = int(time.time())
     group = []
     for number in range(series_count):
@@ -191,6 +205,112 @@ def run_cron(group, *, window: float, log_dir: Path) -> list[float]:
     return delays(due)
 
 
+def due_now(pages) -> list[int]:
+    """Make each page's scheduled revision due a second ago, without arming a task for it (an
+    update, not a save), so the probe below publishes it itself; returns the revision ids."""
+    ids = []
+    past = timezone.now() - timedelta(seconds=1)
+    for page in pages:
+        revision = Revision.objects.get(object_id=str(page.pk), approved_go_live_at__isnull=False)
+        content = {**revision.content, "go_live_at": past.isoformat()}
+        Revision.objects.filter(pk=revision.pk).update(content=content, approved_go_live_at=past)
+        type(page).objects.filter(pk=page.pk).update(go_live_at=past)
+        ids.append(revision.pk)
+    return ids
+
+
+def measure(publish, revision_ids: list[int]) -> dict:
+    """Publish each revision with ``publish(revision_id)``; statements and ms per publish."""
+    statements, millis = [], []
+    for revision_id in revision_ids:
+        started = time.perf_counter()
+        with statements_issued() as issued:
+            publish(revision_id)
+        millis.append((time.perf_counter() - started) * 1000)
+        statements.append(issued)
+    return {"statements": statements, "ms": millis}
+
+
+def probe_publish_cost(count: int) -> tuple[dict, list]:
+    """``count`` publishes each way, in this process: ours (the on-time task's service), Wagtail's
+    bare revision.publish() of a part, and of a plain Wagtail page (stock)."""
+    from wagtail.models import Page
+
+    far = timezone.now() + timedelta(days=30)
+    index = series_index()
+    stamp = int(time.time())
+    created = []
+    groups = {}
+    for label in ("ours", "part"):
+        series = index.add_child(instance=SeriesPage(title=f"Probe {label}",
+                                                     slug=f"probe-{label}-{stamp}"))
+        series.save_revision().publish()
+        created.append(series)
+        parts = []
+        for number in range(count):
+            part = series.add_child(instance=PartPage(
+                title=f"Probe {label} {number}", body=[("paragraph", "<p>Probe.</p>")],
+                go_live_at=far, live=False))
+            part.save_revision().publish()
+            parts.append(part)
+        groups[label] = parts
+    plain_parent = index.add_child(instance=Page(title="Probe plain", slug=f"probe-plain-{stamp}"))
+    created.append(plain_parent)
+    groups["plain"] = []
+    for number in range(count):
+        page = plain_parent.add_child(instance=Page(title=f"Probe plain {number}", go_live_at=far,
+                                                    live=False))
+        page.save_revision().publish()
+        groups["plain"].append(page)
+
+    def bare(revision_id):
+        Revision.objects.get(pk=revision_id).publish(log_action="wagtail.publish.scheduled",
+                                                     skip_permission_checks=True)
+
+    results = {
+        "ours": measure(lambda pk: revision_publish_on_time(revision_id=pk),
+                        due_now(groups["ours"])),
+        "part": measure(bare, due_now(groups["part"])),
+        "plain": measure(bare, due_now(groups["plain"])),
+    }
+    return results, created
+
+
+PROBE_ROWS = {
+    "ours": "ours: on-time service, a part",
+    "part": "Wagtail revision.publish(), a part",
+    "plain": "stock: Wagtail revision.publish(), a page",
+}
+
+
+def print_probe(results: dict) -> None:
+    print(f"| {'publish':<44} | {'stmts':>5} | {'ours':>5} | {'ms p50':>7} | {'ms mean':>7} "
+          f"| {'ms in SQL':>9} |")
+    print(f"|{'-' * 46}|{'-' * 7}|{'-' * 7}|{'-' * 9}|{'-' * 9}|{'-' * 11}|")
+    for key, name in PROBE_ROWS.items():
+        runs = results[key]
+        # The first publish of a process warms caches (content types, locale): left out.
+        statements, millis = runs["statements"][1:], runs["ms"][1:]
+        total = statistics.fmean(len(s) for s in statements)
+        ours = statistics.fmean(len(s.ours) for s in statements)
+        in_sql = statistics.fmean(s.seconds for s in statements) * 1000
+        print(f"| {name:<44} | {total:>5.1f} | {ours:>5.1f} | {statistics.median(millis):>7.1f} "
+              f"| {statistics.fmean(millis):>7.1f} | {in_sql:>9.1f} |")
+    print()
+    print("Where the statements of one publish come from (the last publish of each way; the "
+          "origin is the innermost frame in our code or Wagtail's):")
+    last = {key: results[key]["statements"][-1] for key in PROBE_ROWS}
+    counts = {key: statements.by_origin() for key, statements in last.items()}
+    origins = sorted(set().union(*counts.values()),
+                     key=lambda pair: (-counts["ours"][pair], pair))
+    print(f"| {'origin':<58} | {'statement':<34} | {'ours':>4} | {'part':>4} | {'page':>4} |")
+    print(f"|{'-' * 60}|{'-' * 36}|{'-' * 6}|{'-' * 6}|{'-' * 6}|")
+    for origin, what in origins:
+        pair = (origin, what)
+        print(f"| {origin[:58]:<58} | {what[:34]:<34} | {counts['ours'][pair]:>4} "
+              f"| {counts['part'][pair]:>4} | {counts['plain'][pair]:>4} |")
+
+
 def row(name: str, values: list[float]) -> str:
     values = sorted(values)
     p50 = statistics.median(values)
@@ -210,42 +330,59 @@ def main():
         "--series", type=int, default=1, help="spread the parts over this many series per method"
     )
     parser.add_argument("--keep", action="store_true", help="keep the bench series")
+    parser.add_argument("--probe", type=int, default=20,
+                        help="publishes measured each way for the statements and ms per publish")
+    parser.add_argument("--probe-only", action="store_true",
+                        help="only the cost of one publish, not the latency runs")
     options = parser.parse_args()
 
     call_command("migrate", verbosity=0)
-    log_dir = Path(tempfile.mkdtemp(prefix="publish-latency-"))
-    print(
-        f"creating 2 x {options.parts} scheduled parts in 2 x {options.series} series "
-        f"(logs in {log_dir}) ...",
-        flush=True,
-    )
-    ours_series = make_series_group("ours", options.parts, options.series)
-    cron_series = make_series_group("cron", options.parts, options.series)
-    try:
-        print("run 1: beat + worker, locking sweep ...", flush=True)
-        ours = run_ours(ours_series, window=options.window, log_dir=log_dir)
-        print("run 2: stock publish_scheduled every minute from a cron loop ...", flush=True)
-        cron = run_cron(cron_series, window=options.window, log_dir=log_dir)
-    finally:
-        if not options.keep:
-            for series in [*ours_series, *cron_series]:
-                PartPage.objects.filter(series=series).delete()  # parts protect their series
-                SeriesPage.objects.get(pk=series.pk).delete()
-
     from django.conf import settings
 
     db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    print()
-    print(
-        f"{options.parts} parts in {options.series} series due across {options.window:.0f} s "
-        "per method; delay from go-live "
-        f"time to live, seconds ({db}, sweep every {settings.PUBLISHING_SWEEP_INTERVAL:g} s)"
-    )
-    print(f"| {'method':<44} | {'parts':>5} | {'p50':>7} | {'p99':>7} | {'max':>7} | {'mean':>7} |")
-    print(f"|{'-' * 46}|{'-' * 7}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
-    print(row("ours: beat + worker, locking sweep", ours))
-    print(row("stock: publish_scheduled, cron every minute", cron))
+    log_dir = Path(tempfile.mkdtemp(prefix="publish-latency-"))
+    created: list = []
+    try:
+        print(f"probing the cost of one publish, {options.probe} each way ...", flush=True)
+        probe, probe_pages = probe_publish_cost(options.probe)
+        created += probe_pages
+        if not options.probe_only:
+            print(
+                f"creating 2 x {options.parts} scheduled parts in 2 x {options.series} series "
+                f"(logs in {log_dir}) ...",
+                flush=True,
+            )
+            ours_series = make_series_group("ours", options.parts, options.series)
+            created += ours_series
+            cron_series = make_series_group("cron", options.parts, options.series)
+            created += cron_series
+            print("run 1: beat + worker, locking sweep ...", flush=True)
+            ours = run_ours(ours_series, window=options.window, log_dir=log_dir)
+            print("run 2: stock publish_scheduled every minute from a cron loop ...", flush=True)
+            cron = run_cron(cron_series, window=options.window, log_dir=log_dir)
+    finally:
+        if not options.keep:
+            for page in created:
+                PartPage.objects.filter(series_id=page.pk).delete()  # parts protect their series
+                type(page).objects.get(pk=page.pk).delete()
 
+    if not options.probe_only:
+        print()
+        print(
+            f"{options.parts} parts in {options.series} series due across {options.window:.0f} s "
+            "per method; delay from go-live "
+            f"time to live, seconds ({db}, sweep every {settings.PUBLISHING_SWEEP_INTERVAL:g} s)"
+        )
+        print(f"| {'method':<44} | {'parts':>5} | {'p50':>7} | {'p99':>7} | {'max':>7} "
+              f"| {'mean':>7} |")
+        print(f"|{'-' * 46}|{'-' * 7}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
+        print(row("ours: beat + worker, locking sweep", ours))
+        print(row("stock: publish_scheduled, cron every minute", cron))
+    print()
+    print(f"The cost of one publish, {options.probe} each way in this process ({db}; statements "
+          "as Django runs them, savepoints included; 'ours' = issued by cms/, pipeline/, "
+          "workers/; the first publish of each way left out as warm-up):")
+    print_probe(probe)
 
 if __name__ == "__main__":
     main()

@@ -154,13 +154,50 @@ class PartPage(Page):
 
     base_form_class = PartPageForm
 
+    # The (pk, series, number) the database holds for this part, as last read or saved: a number
+    # unchanged from it needs no clash check, the unique constraint already guarantees it.
+    _stored_placement: tuple | None = None
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        part = super().from_db(db, field_names, values)
+        if {"series_id", "part_number"} <= set(field_names):  # never load a deferred field here
+            part._remember_placement()
+        return part
+
+    def _remember_placement(self):
+        self._stored_placement = (self.pk, self.series_id, self.part_number)
+
+    def refresh_from_db(self, using=None, fields=None, from_queryset=None):
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+        if fields is None:
+            self._remember_placement()
+
+    def with_content_json(self, content):
+        """The part as a revision has it. Its series is the stored part's (the parent in the tree,
+        like its path), not the revision's copy, which Wagtail would check exists first."""
+        part = super().with_content_json({k: v for k, v in content.items() if k != "series"})
+        part.series_id = self.series_id
+        part._stored_placement = self._stored_placement
+        return part
+
     def full_clean(self, *args, **kwargs):
-        series = self._series_from_tree()
-        if series is not None:
-            self.series = series
-            if self.part_number is None:
-                self.part_number = next_part_number(series)
+        if not self.series_id:
+            series = self._series_from_tree()
+            if series is not None:
+                self.series = series
+        if self.series_id and self.part_number is None:
+            self.part_number = next_part_number(self.series_id)
         super().full_clean(*args, **kwargs)
+
+    def clean_fields(self, exclude=None):
+        # The series is the parent page, set from the tree, never typed in: no need to ask the
+        # database whether it exists.
+        super().clean_fields(exclude={*(exclude or ()), "series"})
+
+    def validate_constraints(self, exclude=None):
+        # clean() checks the part-number constraint, with a message naming the number.
+        super().validate_constraints(exclude={*(exclude or ()), "part_number"})
 
     @classmethod
     def number_clash(cls, series_id: int, number: int, *, exclude_pk: int | None) -> str | None:
@@ -177,7 +214,10 @@ class PartPage(Page):
 
     def clean(self):
         super().clean()
-        if self.series_id and self.part_number:
+        placement = (self.pk, self.series_id, self.part_number)
+        # A publish of a part keeping its number asks nothing; a new or changed number is checked
+        # here, and a race between two checks is refused by the unique constraint.
+        if self.series_id and self.part_number and placement != self._stored_placement:
             message = self.number_clash(self.series_id, self.part_number, exclude_pk=self.pk)
             if message:
                 raise ValidationError({"part_number": message})
@@ -189,8 +229,10 @@ class PartPage(Page):
                 raise ValidationError("A part must be created under a series.")
             self.series = series
         if self.part_number is None:
-            self.part_number = next_part_number(self.series)
-        return super().save(*args, **kwargs)
+            self.part_number = next_part_number(self.series_id)
+        result = super().save(*args, **kwargs)
+        self._remember_placement()
+        return result
 
     def previous_part(self):
         """The public part before this one (what the API links)."""
@@ -229,8 +271,8 @@ class PartPage(Page):
         return context
 
 
-def next_part_number(series: SeriesPage) -> int:
-    highest = PartPage.objects.filter(series=series).aggregate(n=Max("part_number"))["n"]
+def next_part_number(series_id: int) -> int:
+    highest = PartPage.objects.filter(series_id=series_id).aggregate(n=Max("part_number"))["n"]
     return (highest or 0) + 1
 
 

@@ -19,8 +19,17 @@ def _bump_after_commit(**kwargs):
     transaction.on_commit(bump_generation, robust=True)
 
 
-for _signal in (page_published, page_unpublished, post_page_move, published, unpublished):
+for _signal in (page_published, page_unpublished, post_page_move):
     _signal.connect(_bump_after_commit, dispatch_uid=f"partwork-bump-{id(_signal)}")
+
+
+@receiver(published, dispatch_uid="partwork-bump-published")
+@receiver(unpublished, dispatch_uid="partwork-bump-unpublished")
+def _bump_for_non_page(sender, **kwargs):
+    """Wagtail sends these for pages too, beside page_published / page_unpublished: one bump per
+    publish is enough."""
+    if not issubclass(sender, Page):
+        transaction.on_commit(bump_generation, robust=True)
 
 
 @receiver(post_delete, dispatch_uid="partwork-page-deleted")

@@ -35,7 +35,8 @@ class Announcement(models.Model):
     """A part went live for the first time and must be announced, exactly once.
 
     Created in the same transaction as the part's first publish; the unique part is what makes
-    it exactly once (the insert of a second one fails and is read back instead).
+    it exactly once (a second insert does nothing, and only the insert that made the row hands
+    it over).
     The campaigns work picks up announcements in state READY and takes them further.
     """
 

@@ -9,6 +9,7 @@ from pipeline.publishing.services.announcements import (
     announcement_mark_ready,
     announcement_record_intent,
 )
+from pipeline.publishing.signals import announcement_created
 from tests.support.factories import make_part, make_series
 
 pytestmark = pytest.mark.django_db
@@ -43,11 +44,21 @@ def test_the_database_refuses_a_second_announcement_for_a_part():
         Announcement.objects.create(part=part)
 
 
-def test_recording_twice_returns_the_same_record():
-    part = make_part(make_series())
-    again = announcement_record_intent(part=part, revision_id=part.live_revision_id)
-    assert again == Announcement.objects.get(part=part)
+def test_recording_twice_returns_the_same_record_and_signals_once():
+    received = []
+
+    def receive(announcement_id, **kwargs):
+        received.append(announcement_id)
+
+    announcement_created.connect(receive, weak=False, dispatch_uid="test-recording-twice")
+    try:
+        part = make_part(make_series())
+        again = announcement_record_intent(part=part, revision_id=part.live_revision_id)
+    finally:
+        announcement_created.disconnect(dispatch_uid="test-recording-twice")
+    assert again == Announcement.objects.get(part=part).pk
     assert Announcement.objects.count() == 1
+    assert len(received) == 1  # only the insert that made the row hands it over
 
 
 def test_hand_over_marks_ready_once():

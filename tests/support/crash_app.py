@@ -1,16 +1,16 @@
 """The Celery app with a test-only hook that freezes a publish half-way, until killed.
 
 Used only by tests/publishing/test_worker_failures.py: ``celery -A tests.support.crash_app``.
-The hook runs right after the announcement row is inserted inside the publish transaction, writes
-a marker file so the test knows the worker is mid-publish, and blocks until the test SIGKILLs it.
+The hook runs right after the announcement row is inserted inside the publish transaction (on the
+signal the insert sends), writes a marker file so the test knows the worker is mid-publish, and
+blocks until the test SIGKILLs it.
 """
 
 import os
 import time
 from pathlib import Path
 
-from django.db.models.signals import post_save
-
+from pipeline.publishing.signals import announcement_created
 from workers.celery_app import app
 
 __all__ = ["app"]
@@ -23,4 +23,4 @@ def _freeze_mid_publish(**kwargs):
         time.sleep(0.1)
 
 
-post_save.connect(_freeze_mid_publish, sender="publishing.Announcement", weak=False)
+announcement_created.connect(_freeze_mid_publish, weak=False)

@@ -270,7 +270,7 @@ def _part_number(series: SeriesPage, draft: ArticleDraft) -> int:
             return candidate
         if candidate:
             draft.notes.append(f"part {candidate} is taken in this series; next free number used")
-    return next_part_number(series)
+    return next_part_number(series.pk)
 
 
 class _nullcontext:
