@@ -5,7 +5,7 @@ each with the Message-ID it will carry) in the same commit that moves the campai
 SEND_REQUESTED. Then a loop keeps a small window of messages in flight over several SMTP
 sessions (pipeline/providers/campaign_transport.py): each message is committed ``sending``
 before it is handed over, and its outcome is committed as soon as it is known, together with
-the next claims, in one transaction per half window. The email itself is made once per run
+the next claims, in one statement per half window. The email itself is made once per run
 (pipeline/providers/campaign_email.py); a recipient costs a signed link and a few joins.
 
 A crash therefore leaves at most the window (``CAMPAIGN_LEDGER_WINDOW``, two per session by
@@ -20,7 +20,7 @@ import logging
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from itertools import groupby, islice
+from itertools import islice
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -44,7 +44,7 @@ from pipeline.campaigns.services.claims import (
     campaign_release,
 )
 from pipeline.campaigns.services.delivery import CONTINUING, CampaignDelivery
-from pipeline.campaigns.services.ledger import ledger_counts, ledger_move
+from pipeline.campaigns.services.ledger import ledger_counts, ledger_record_and_claim
 from pipeline.campaigns.services.pacing import Pacer
 from pipeline.campaigns.services.return_path import return_path, verp_enabled
 from pipeline.campaigns.services.send_guard import SendGuard, Stop
@@ -307,19 +307,15 @@ def _pending(campaign: Campaign, page: int = 500):
 
 
 def _record_and_claim(outcomes: list[_Outcome], wanted: list[_Job]) -> list[_Job]:
-    """One transaction: the outcomes just learnt, and ``sending`` for the next messages."""
+    """One statement: the outcomes just learnt, and ``sending`` for the next messages. Only
+    rows still ours are recorded: a worker that took over may have marked them uncertain."""
     if not outcomes and not wanted:
         return []
-    now = timezone.now()
-    with transaction.atomic():
-        key = lambda outcome: (outcome.state, outcome.error)  # noqa: E731
-        for (state, error), group in groupby(sorted(outcomes, key=key), key=key):
-            # Only rows still ours: a worker that took over may have marked them uncertain.
-            ledger_move([outcome.pk for outcome in group], from_state=D.SENDING,
-                        to_state=state, error=error, at=now)
-        taken = ledger_move([job.pk for job in wanted], from_state=D.PENDING,
-                            to_state=D.SENDING, at=now)
-        return [_with_message_id(job) for job in wanted if job.pk in taken]
+    taken = ledger_record_and_claim(
+        [(outcome.pk, outcome.state, outcome.error) for outcome in outcomes],
+        [job.pk for job in wanted], recorded_from=D.SENDING, claimed_from=D.PENDING,
+        claimed_to=D.SENDING, at=timezone.now())
+    return [_with_message_id(job) for job in wanted if job.pk in taken]
 
 
 def _with_message_id(job: _Job) -> _Job:
