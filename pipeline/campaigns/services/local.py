@@ -17,8 +17,9 @@ out goes back to pending; one cut off while it went out is uncertain; one refuse
 
 import functools
 import logging
+import queue
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass
 from itertools import islice
 
@@ -243,6 +244,9 @@ def _send_all(campaign: Campaign, guard: SendGuard, email: CampaignEmail, transp
     progress = _Progress(campaign)
     pacer = Pacer()
     in_flight: set[Future] = set()
+    # Each future puts itself here when done: one C queue call per message, where
+    # concurrent.futures.wait() would lock and watch every future in flight at each call.
+    finished_queue: queue.SimpleQueue[Future] = queue.SimpleQueue()
     outcomes: list[_Outcome] = []
     stop = None
     started, claimed_total = time.monotonic(), 0
@@ -274,19 +278,21 @@ def _send_all(campaign: Campaign, guard: SendGuard, email: CampaignEmail, transp
         claimed_total += len(claimed)
         progress.add(outcomes)
         for job in claimed:
-            in_flight.add(transport.submit(functools.partial(
+            future = transport.submit(functools.partial(
                 _send_one, job=job, email=email, guard=guard, tracking=tracking,
-                series_slug=series_slug)))
+                series_slug=series_slug))
+            future.add_done_callback(finished_queue.put)
+            in_flight.add(future)
         if not in_flight:
             if not wanted:
                 return stop
             continue  # that page was taken by another worker: try the next
         # Wait until half the window is free: the other half keeps every session busy
         # meanwhile, and the ledger is written once per few messages, not for each.
-        finished: list[Future] = []
-        while in_flight and (not finished or len(in_flight) > refill_below):
-            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-            finished += done
+        finished = [finished_queue.get()]
+        while len(in_flight) - len(finished) > refill_below:
+            finished.append(finished_queue.get())
+        in_flight.difference_update(finished)
         outcomes = [future.result() for future in finished]
         trouble = next((outcome.trouble for outcome in outcomes if outcome.trouble), "")
         if trouble and stop is None:
