@@ -1,7 +1,8 @@
 """How prepared campaign emails reach the mail server: several SMTP sessions at once, or inline.
 
 A campaign worker spends most of a message's time waiting on the SMTP server's replies (MAIL,
-RCPT, DATA: three round trips), so ``SmtpTransport`` keeps several sessions open and sends on
+RCPT, DATA, then the message: four round trips, two when the server offers PIPELINING and the
+three commands go in one write), so ``SmtpTransport`` keeps several sessions open and sends on
 all of them from a thread pool while the caller writes the ledger. Sessions are opened through
 Django's SMTP backend, so ``EMAIL_*`` settings (TLS, SSL, login, timeout) apply, and each is
 renewed after ``max_messages`` (relays cap messages per session). A session that fails is
@@ -57,10 +58,13 @@ def _dot_stuffed(raw: bytes) -> bytes:
 class _SmtpChannel:
     """One SMTP session, used by one thread at a time.
 
-    It runs MAIL, RCPT and DATA with smtplib's command primitives rather than
-    ``smtplib.sendmail`` so that it knows how far a message got: a failure before the message
+    It runs MAIL, RCPT and DATA over smtplib's socket rather than ``smtplib.sendmail`` (which
+    never pipelines) so that it knows how far a message got: a failure before the message
     itself goes out means it was not sent (and can go back in the queue); only a failure while
-    it goes out, or while the server's verdict is awaited, leaves it uncertain.
+    it goes out, or while the server's verdict is awaited, leaves it uncertain. Pipelined or
+    not, the message goes only once all three were accepted, so a refusal of any of them is
+    known before anything of the message is sent (a reader refused at RCPT is failed, not
+    uncertain).
     """
 
     def __init__(self, *, max_messages: int) -> None:
@@ -82,22 +86,26 @@ class _SmtpChannel:
         smtp = self.backend.connection
         try:
             smtp.ehlo_or_helo_if_needed()
-            # docmd, not mail()/rcpt(): the addresses are plain already (envelope_address),
-            # and smtplib's quoteaddr re-parses each one with email.utils at 5% of the cost.
-            code, reply = smtp.docmd("mail", f"FROM:<{envelope_from}>")
-            if code != 250:  # the sender or the session refused: never this reader's fault
-                self._refused("MAIL FROM", code, reply, permanent=False)
-            code, reply = smtp.docmd("rcpt", f"TO:<{email.envelope_to}>")
-            if code not in (250, 251):
-                self._refused("RCPT TO", code, reply, permanent=code >= 500)
-            smtp.putcmd("data")
-            code, reply = smtp.getreply()
-            if code != 354:
-                self._refused("DATA", code, reply, permanent=False)
+            # Plain commands, not mail()/rcpt(): the addresses are plain already
+            # (envelope_address), and smtplib's quoteaddr re-parses each one with email.utils.
+            commands = (f"MAIL FROM:<{envelope_from}>\r\n", f"RCPT TO:<{email.envelope_to}>\r\n",
+                        "DATA\r\n")
+            if smtp.does_esmtp and "pipelining" in smtp.esmtp_features:
+                # RFC 2920: the three in one write, then their three replies in order.
+                smtp.send("".join(commands))
+                replies = self._replies(smtp, len(commands))
+            else:
+                replies = []
+                for command in commands:
+                    smtp.send(command)
+                    replies += self._replies(smtp, 1)
+                    if replies[-1][0] not in (250, 251):
+                        break  # a refusal: the next command is not sent
         except CONNECTION_TROUBLE as error:
             self._lose(f"lost before the message went out: {error}")
             raise NotSent(f"SMTP session lost before the message went out: {error}",
                           permanent=False) from error
+        self._check_envelope(replies)
         try:
             smtp.send(_dot_stuffed(email.raw) + b".\r\n")
             code, reply = smtp.getreply()
@@ -109,11 +117,35 @@ class _SmtpChannel:
             self._refused("the message", code, reply, permanent=code >= 500)
         self.sent += 1
 
+    @staticmethod
+    def _replies(smtp: smtplib.SMTP, count: int) -> list[tuple[int, bytes]]:
+        """Up to ``count`` replies; fewer after a 421, since the server closes the session."""
+        replies = []
+        while len(replies) < count and (not replies or replies[-1][0] != 421):
+            replies.append(smtp.getreply())
+        return replies
+
+    def _check_envelope(self, replies: list[tuple[int, bytes]]) -> None:
+        """Raise ``NotSent`` for the first refusal among the replies to MAIL, RCPT and DATA
+        (the message itself has not gone out yet, whatever they say)."""
+        stages = ("MAIL FROM", "RCPT TO", "DATA")
+        for stage, (code, reply) in zip(stages, replies, strict=False):
+            wanted = 354 if stage == "DATA" else 250
+            if code == wanted or (stage == "RCPT TO" and code == 251):
+                continue
+            if replies[-1][0] == 354:
+                # Refused before DATA, yet a (pipelined) DATA was taken: a message with no
+                # content must not go, so this session is given up instead.
+                self._lose(f"{stage} refused but DATA accepted")
+            # The sender or the session refused: never this reader's fault. RCPT: a 5xx is
+            # this reader refused for good.
+            self._refused(stage, code, reply, permanent=stage == "RCPT TO" and code >= 500)
+
     def _refused(self, stage: str, code: int, reply: bytes, *, permanent: bool) -> None:
         text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
         if code == 421:  # the server is closing the session
             self._lose(f"{code} {text}"[:300])
-        else:
+        elif not self.closed:
             with contextlib.suppress(*CONNECTION_TROUBLE):
                 self.backend.connection.rset()
         raise NotSent(f"SMTP refused {stage}: {code} {text}"[:500], permanent=permanent)

@@ -49,9 +49,10 @@ def _sink(settings, **options) -> FaultySmtpSink:
     return sink
 
 
-@pytest.fixture
-def sink(settings):
-    with _sink(settings) as sink:
+@pytest.fixture(params=[False, True], ids=["lockstep", "pipelining"])
+def sink(settings, request):
+    """Every test here runs against a server without PIPELINING and one offering it."""
+    with _sink(settings, pipelining=request.param) as sink:
         yield sink
 
 
@@ -228,3 +229,46 @@ def test_a_server_turning_every_session_away_changes_nothing(series, settings):
     assert set(_states(campaign).values()) == {D.PENDING}
     assert sink.handler.turned_away >= 1 and sink.handler.total == 0
 
+
+
+def _commands_per_read(sink) -> list[tuple[bool, bool, bool]]:
+    """For each read holding a MAIL FROM: whether RCPT TO and DATA came in the same read."""
+    return [(True, b"RCPT TO:" in chunk, b"DATA\r\n" in chunk)
+            for chunk in sink.handler.chunks if chunk.startswith(b"MAIL FROM:")]
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_commands_are_pipelined_only_when_the_server_offers_it(series, settings, pipelining):
+    with _sink(settings, pipelining=pipelining) as sink:
+        campaign = _campaign(series, 10)
+        assert campaign_send(campaign_id=campaign.pk) == S.SENT
+        _assert_everyone_once(sink, campaign)
+    reads = _commands_per_read(sink)
+    assert len(reads) == 10
+    # Offered: MAIL, RCPT and DATA in one write each time; else each waits for its reply.
+    assert set(reads) == {(True, True, True) if pipelining else (True, False, False)}
+
+
+@pytest.mark.parametrize("pipelining", [False, True])
+def test_sessions_cut_mid_window_leave_at_most_the_window_uncertain(series, settings,
+                                                                      pipelining):
+    """Several sessions cut while their message's verdict is awaited, in one window: each cut
+    message is uncertain (never resent); the rest go once, over the runs that follow."""
+    settings.CAMPAIGN_LEDGER_WINDOW = 8
+    cut = {_reader(number) for number in range(2, 8)}
+    with _sink(settings, pipelining=pipelining) as sink:
+        campaign = _campaign(series, 30)
+        sink.handler.hang_up_before_verdict.update(cut)  # every time: a resend would show
+        for _ in range(len(cut) + 2):
+            uncertain_before = Delivery.objects.filter(campaign=campaign,
+                                                       state=D.UNCERTAIN).count()
+            status = campaign_send(campaign_id=campaign.pk)
+            uncertain = Delivery.objects.filter(campaign=campaign, state=D.UNCERTAIN).count()
+            assert uncertain - uncertain_before <= 8
+            if status == S.SENT:
+                break
+        assert status == S.SENT
+        copies, states = _copies(sink, campaign), _states(campaign)
+    assert all(count == 1 for count in copies.values()), copies
+    assert {a for a, state in states.items() if state == D.UNCERTAIN} == cut
+    assert {state for a, state in states.items() if a not in cut} == {D.SENT}

@@ -4,7 +4,9 @@ On top of smtp_sink's count of copies it can refuse chosen recipients at RCPT (p
 a number of times), refuse a message at the end of DATA, hang up at a chosen MAIL FROM, take a
 chosen recipient's message and hang up before answering (the client cannot know it arrived),
 and turn away sessions beyond a cap with 421 (as Postfix's connection limits do). It also
-counts sessions and keeps what each recipient received.
+counts sessions and keeps what each recipient received. With ``pipelining`` its EHLO offers
+PIPELINING. It keeps what arrived in each read (to see whether a client
+pipelined: MAIL, RCPT and DATA in one chunk, or each in its own).
 """
 
 import collections
@@ -16,8 +18,10 @@ from tests.support.smtp_sink import CountingHandler, SmtpSink
 
 
 class FaultyHandler(CountingHandler):
-    def __init__(self, *, max_sessions: int | None = None):
+    def __init__(self, *, max_sessions: int | None = None, pipelining: bool = False):
         super().__init__()
+        self.pipelining = pipelining
+        self.chunks: list[bytes] = []  # the bytes of every session as they arrived
         self.max_sessions = max_sessions
         self.rcpt_refusals: dict[str, list] = {}  # address -> [reply, times left or None]
         self.data_refusals: dict[str, str] = {}  # address -> reply at the end of DATA
@@ -113,6 +117,10 @@ class _Session(SMTP):
         self.admitted = True
         super().connection_made(transport)
 
+    def data_received(self, data: bytes) -> None:
+        self.event_handler.chunks.append(data)
+        super().data_received(data)
+
     def connection_lost(self, error):
         if self.admitted:
             self.event_handler.leave()
@@ -127,8 +135,8 @@ class _Controller(Controller):
 class FaultySmtpSink(SmtpSink):
     handler: FaultyHandler
 
-    def __init__(self, *, max_sessions: int | None = None):
-        super().__init__(FaultyHandler(max_sessions=max_sessions))
+    def __init__(self, *, max_sessions: int | None = None, pipelining: bool = False):
+        super().__init__(FaultyHandler(max_sessions=max_sessions, pipelining=pipelining))
 
     def make_controller(self, port: int) -> Controller:
         return _Controller(self.handler, hostname="127.0.0.1", port=port)

@@ -1,4 +1,9 @@
-"""An SMTP sink on loopback (aiosmtpd) counting the copies each recipient got of each subject."""
+"""An SMTP sink on loopback (aiosmtpd) counting the copies each recipient got of each subject.
+
+aiosmtpd reads commands one line at a time from a buffer, so it takes pipelined commands as they
+come, but its EHLO does not offer PIPELINING (RFC 2920): ``offer_pipelining`` adds the keyword,
+so a client may send MAIL, RCPT and DATA in one write, as Postfix and the big relays allow.
+"""
 
 import collections
 import email
@@ -9,11 +14,34 @@ import threading
 from aiosmtpd.controller import Controller
 
 
+def offer_pipelining(responses: list[str]) -> list[str]:
+    """aiosmtpd's EHLO lines with PIPELINING added before the last one."""
+    return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+
+class PipeliningSink:
+    """aiosmtpd's Sink (takes every message, keeps nothing), offering PIPELINING; for
+    ``python -m aiosmtpd -c tests.support.smtp_sink.PipeliningSink`` (bench/local_delivery.py)."""
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return offer_pipelining(responses)
+
+    async def handle_DATA(self, server, session, envelope):
+        return "250 OK"
+
+
 class CountingHandler:
+    pipelining = False  # whether EHLO offers PIPELINING
+
     def __init__(self):
         self.lock = threading.Lock()
         self.copies: collections.Counter = collections.Counter()  # (subject, rcpt) -> n
         self.total = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        return offer_pipelining(responses) if self.pipelining else responses
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content)

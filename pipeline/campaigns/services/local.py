@@ -5,7 +5,7 @@ each with the Message-ID it will carry) in the same commit that moves the campai
 SEND_REQUESTED. Then a loop keeps a small window of messages in flight over several SMTP
 sessions (pipeline/providers/campaign_transport.py): each message is committed ``sending``
 before it is handed over, and its outcome is committed as soon as it is known, together with
-the next claims, in one transaction per half window. The email itself is made once per run
+the next claims, in one statement per half window. The email itself is made once per run
 (pipeline/providers/campaign_email.py); a recipient costs a signed link and a few joins.
 
 A crash therefore leaves at most the window (``CAMPAIGN_LEDGER_WINDOW``, two per session by
@@ -17,10 +17,11 @@ out goes back to pending; one cut off while it went out is uncertain; one refuse
 
 import functools
 import logging
+import queue
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass
-from itertools import groupby, islice
+from itertools import islice
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -44,7 +45,7 @@ from pipeline.campaigns.services.claims import (
     campaign_release,
 )
 from pipeline.campaigns.services.delivery import CONTINUING, CampaignDelivery
-from pipeline.campaigns.services.ledger import ledger_counts, ledger_move
+from pipeline.campaigns.services.ledger import ledger_counts, ledger_record_and_claim
 from pipeline.campaigns.services.pacing import Pacer
 from pipeline.campaigns.services.return_path import return_path, verp_enabled
 from pipeline.campaigns.services.send_guard import SendGuard, Stop
@@ -243,6 +244,9 @@ def _send_all(campaign: Campaign, guard: SendGuard, email: CampaignEmail, transp
     progress = _Progress(campaign)
     pacer = Pacer()
     in_flight: set[Future] = set()
+    # Each future puts itself here when done: one C queue call per message, where
+    # concurrent.futures.wait() would lock and watch every future in flight at each call.
+    finished_queue: queue.SimpleQueue[Future] = queue.SimpleQueue()
     outcomes: list[_Outcome] = []
     stop = None
     started, claimed_total = time.monotonic(), 0
@@ -274,19 +278,21 @@ def _send_all(campaign: Campaign, guard: SendGuard, email: CampaignEmail, transp
         claimed_total += len(claimed)
         progress.add(outcomes)
         for job in claimed:
-            in_flight.add(transport.submit(functools.partial(
+            future = transport.submit(functools.partial(
                 _send_one, job=job, email=email, guard=guard, tracking=tracking,
-                series_slug=series_slug)))
+                series_slug=series_slug))
+            future.add_done_callback(finished_queue.put)
+            in_flight.add(future)
         if not in_flight:
             if not wanted:
                 return stop
             continue  # that page was taken by another worker: try the next
         # Wait until half the window is free: the other half keeps every session busy
         # meanwhile, and the ledger is written once per few messages, not for each.
-        finished: list[Future] = []
-        while in_flight and (not finished or len(in_flight) > refill_below):
-            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-            finished += done
+        finished = [finished_queue.get()]
+        while len(in_flight) - len(finished) > refill_below:
+            finished.append(finished_queue.get())
+        in_flight.difference_update(finished)
         outcomes = [future.result() for future in finished]
         trouble = next((outcome.trouble for outcome in outcomes if outcome.trouble), "")
         if trouble and stop is None:
@@ -307,19 +313,15 @@ def _pending(campaign: Campaign, page: int = 500):
 
 
 def _record_and_claim(outcomes: list[_Outcome], wanted: list[_Job]) -> list[_Job]:
-    """One transaction: the outcomes just learnt, and ``sending`` for the next messages."""
+    """One statement: the outcomes just learnt, and ``sending`` for the next messages. Only
+    rows still ours are recorded: a worker that took over may have marked them uncertain."""
     if not outcomes and not wanted:
         return []
-    now = timezone.now()
-    with transaction.atomic():
-        key = lambda outcome: (outcome.state, outcome.error)  # noqa: E731
-        for (state, error), group in groupby(sorted(outcomes, key=key), key=key):
-            # Only rows still ours: a worker that took over may have marked them uncertain.
-            ledger_move([outcome.pk for outcome in group], from_state=D.SENDING,
-                        to_state=state, error=error, at=now)
-        taken = ledger_move([job.pk for job in wanted], from_state=D.PENDING,
-                            to_state=D.SENDING, at=now)
-        return [_with_message_id(job) for job in wanted if job.pk in taken]
+    taken = ledger_record_and_claim(
+        [(outcome.pk, outcome.state, outcome.error) for outcome in outcomes],
+        [job.pk for job in wanted], recorded_from=D.SENDING, claimed_from=D.PENDING,
+        claimed_to=D.SENDING, at=timezone.now())
+    return [_with_message_id(job) for job in wanted if job.pk in taken]
 
 
 def _with_message_id(job: _Job) -> _Job:
