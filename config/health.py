@@ -23,6 +23,7 @@ from pipeline.audience.services.account import mailchimp_configured
 from pipeline.audience.services.erasures import ERASURE_ALERT_AFTER, mailchimp_erasures_pending
 from pipeline.audience.services.sync import audience_sync_health
 from pipeline.campaigns.models import IN_FLIGHT_STATUSES, Campaign, Delivery, DeliveryState
+from pipeline.catchup.services.progress import catchup_figures
 from pipeline.deliverability.services.mailbox import bounce_mailbox_heartbeat, mailbox_configured
 from pipeline.publishing.services.sweep import publishing_heartbeat
 
@@ -192,6 +193,8 @@ def sends_by_provider_and_outcome() -> dict[tuple[str, str], int]:
 def database_gauges() -> dict[str, tuple[str, float]]:
     """Gauges for /metrics, read from the database at scrape time."""
     age = publishing_heartbeat()["age_seconds"]
+    catchup = catchup_figures(since=UNCERTAIN_ALERT_WINDOW)
+    audience_lag = audience_sync_health()["lag_seconds"] if mailchimp_configured() else None
     return {
         "overdue_parts": ("Scheduled revisions past their go-live time", overdue_parts_count()),
         "sweep_age_seconds": ("Seconds since the publishing sweep last succeeded",
@@ -200,4 +203,12 @@ def database_gauges() -> dict[str, tuple[str, float]]:
                             stuck_campaigns_count()),
         "uncertain_deliveries_24h": ("SMTP deliveries left uncertain by a crash, last 24 h",
                                      recent_uncertain_deliveries_count()),
+        "catchup_readers": ("Readers catching up on a series", catchup["readers"]),
+        "catchup_readers_due": ("Readers catching up whose next part is due now",
+                                catchup["readers_due"]),
+        "catchup_uncertain_deliveries_24h": ("Catch-up emails left uncertain by a crash, "
+                                             "last 24 h", catchup["uncertain"]),
+        "audience_sync_lag_seconds": ("Seconds since the last finished audience sync run "
+                                      "began (-1: Mailchimp not configured, or no run yet)",
+                                      audience_lag if audience_lag is not None else -1),
     }

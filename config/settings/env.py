@@ -100,6 +100,8 @@ VARIABLES = {
                  "accepts, in bytes (the manage.py command has no limit)."),
         Variable("SUBSCRIBER_IMPORT_MAX_FIELD", "10000", "Longest CSV field accepted, in "
                  "characters; a longer one fails its row (admin and command)."),
+        Variable("SUBSCRIBER_IMPORT_LEASE", "2m", "How long an admin CSV import goes without a "
+                 "finished batch before the sweep takes it to be dead and resumes it elsewhere."),
         Variable("AUDIENCE_SYNC_INTERVAL", "300", "Seconds between two incremental audience "
                  "syncs on beat (members changed since the last finished run); 0 turns the "
                  "automatic sync off. Only runs when Mailchimp is configured."),

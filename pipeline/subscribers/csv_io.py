@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
 from django.conf import settings
-from django.db import IntegrityError, reset_queries
+from django.db import IntegrityError, reset_queries, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -296,6 +296,25 @@ _OUTCOME_ERRORS = {
 }
 
 
+def _tally(report: ImportReport, batch: list[ImportEntry], plan: dict[int, ImportOutcome],
+           written: dict[str, int] | None) -> None:
+    """Count a written batch (or, ``written`` None, a planned one) into the report."""
+    for entry in batch:
+        message = _OUTCOME_ERRORS.get(plan[entry.line])
+        if message:
+            report.error(entry.line, entry.email, message)
+            report.counts[str(plan[entry.line])] += 1
+    if written is not None:
+        report.counts.update({k: v for k, v in written.items() if v})
+        return
+    outcomes = Counter(plan.values())
+    report.counts["created"] += outcomes[ImportOutcome.CREATED]
+    report.counts["updated"] += outcomes[ImportOutcome.UPDATED]
+    proof = sum(1 for e in batch if plan[e.line] == ImportOutcome.CREATED and e.has_proof)
+    report.counts["subscribed"] += proof
+    report.counts["pending"] += outcomes[ImportOutcome.CREATED] - proof
+
+
 def import_csv(binary, *, mapping: dict[str, str], label: str, dry_run: bool = False,
                send_confirmation: bool = False, default_source: str = "",
                skip_rows: int = 0, batch_size: int = BATCH_SIZE,
@@ -303,7 +322,9 @@ def import_csv(binary, *, mapping: dict[str, str], label: str, dry_run: bool = F
     """Import (or, with ``dry_run``, only plan) a mapped CSV; see the module docstring.
 
     ``skip_rows`` data rows are read but not imported (the resume point of an interrupted
-    import); ``on_batch`` is called after each batch with the report so far."""
+    import); ``on_batch`` is called with the report so far inside each batch's transaction (what
+    it writes commits with the batch; what it raises undoes the batch and ends the import), and
+    once more at the end."""
     report = ImportReport()
     rows = _Rows(binary, mapping, report, default_source or label, skip_rows=skip_rows)
     try:
@@ -311,32 +332,20 @@ def import_csv(binary, *, mapping: dict[str, str], label: str, dry_run: bool = F
             for attempt in range(3):
                 plan = _plan(batch)
                 try:
-                    if not dry_run:
-                        written = subscribers_import_batch(
+                    # The batch and the progress ``on_batch`` records commit together: a run
+                    # killed between the two would otherwise import the batch again on resume.
+                    with transaction.atomic():
+                        written = None if dry_run else subscribers_import_batch(
                             entries=batch, plan=plan, label=label,
                             send_confirmation=send_confirmation)
+                        _tally(report, batch, plan, written)
+                        if on_batch:
+                            on_batch(report)
                     break
-                except IntegrityError:
+                except IntegrityError:  # raised by the write, before the tally
                     if attempt == 2:  # a concurrent subscribe raced three times: give up loudly
                         raise
-            for entry in batch:
-                message = _OUTCOME_ERRORS.get(plan[entry.line])
-                if message:
-                    report.error(entry.line, entry.email, message)
-                    report.counts[str(plan[entry.line])] += 1
-            if dry_run:
-                outcomes = Counter(plan.values())
-                report.counts["created"] += outcomes[ImportOutcome.CREATED]
-                report.counts["updated"] += outcomes[ImportOutcome.UPDATED]
-                proof = sum(1 for e in batch if plan[e.line] == ImportOutcome.CREATED
-                            and e.has_proof)
-                report.counts["subscribed"] += proof
-                report.counts["pending"] += outcomes[ImportOutcome.CREATED] - proof
-            else:
-                report.counts.update({k: v for k, v in written.items() if v})
             reset_queries()  # with DEBUG on, Django keeps every query's SQL (megabytes a batch)
-            if on_batch:
-                on_batch(report)
     finally:
         rows.text.detach()
     if on_batch:

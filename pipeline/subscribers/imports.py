@@ -2,9 +2,12 @@
 in a worker (``run_subscriber_import``) and write their progress on the SubscriberImport row,
 which the admin's progress page reads.
 
-A job survives a worker crash: the row keeps ``rows_done`` (written after each batch commits)
-and the counts so far; the task runs again (acks_late, redelivery, or the sweep finding a job
-whose heartbeat stopped) and goes on from there. A row imported twice is only updated again.
+A job survives a worker crash: the row keeps ``rows_done`` and the counts so far, written in
+each batch's own transaction (so a batch is either imported and counted, or neither); the task
+runs again (the sweep finding a job whose heartbeat is older than SUBSCRIBER_IMPORT_LEASE, or a
+redelivery) and goes on from there. A run that finds ``rows_done`` moved by another run (a slow
+worker taken for dead whose successor started) undoes its batch and stops: each row is
+imported once.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from datetime import timedelta
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
@@ -33,8 +36,11 @@ from pipeline.subscribers.signals import import_requested
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)  # a job whose heartbeat is older is taken to be dead
 FOLDER = "subscriber-imports"
+
+
+class ImportSuperseded(Exception):
+    """Another run of the same job has written progress since this one read it."""
 
 
 def subscriber_import_upload(*, upload, user, max_bytes: int) -> SubscriberImport:
@@ -87,7 +93,7 @@ def _claim(import_id: int) -> SubscriberImport | None:
         if job is None or job.state not in (ImportState.CHECKING, ImportState.QUEUED,
                                             ImportState.RUNNING):
             return None
-        if job.heartbeat_at and job.heartbeat_at > now - LEASE:
+        if job.heartbeat_at and job.heartbeat_at > now - settings.SUBSCRIBER_IMPORT_LEASE:
             return None  # another worker has it
         if job.state == ImportState.QUEUED:
             job.state = ImportState.RUNNING
@@ -104,13 +110,17 @@ def subscriber_import_run(*, import_id: int) -> str:
     dry_run = job.state == ImportState.CHECKING
     base_counts, base_errors = Counter(job.counts), list(job.errors)
     base_error_count, skip = job.error_count, job.rows_done
+    written = {"rows_done": skip}
 
     def progress(report: ImportReport) -> None:
         counts = base_counts + report.counts
-        SubscriberImport.objects.filter(pk=job.pk).update(
-            rows_done=report.rows, counts=dict(counts),
-            errors=(base_errors + report.errors)[:MAX_REPORTED_ERRORS],
-            error_count=base_error_count + report.error_count, heartbeat_at=timezone.now())
+        # Only over this run's own last write: under another run's, this batch is undone.
+        if not SubscriberImport.objects.filter(pk=job.pk, rows_done=written["rows_done"]).update(
+                rows_done=report.rows, counts=dict(counts),
+                errors=(base_errors + report.errors)[:MAX_REPORTED_ERRORS],
+                error_count=base_error_count + report.error_count, heartbeat_at=timezone.now()):
+            raise ImportSuperseded
+        written["rows_done"] = report.rows
 
     try:
         with default_storage.open(job.stored_name, "rb") as binary:
@@ -121,6 +131,9 @@ def subscriber_import_run(*, import_id: int) -> str:
         SubscriberImport.objects.filter(pk=job.pk).update(
             state=ImportState.FAILED, last_error=str(error), finished_at=timezone.now())
         return ImportState.FAILED
+    except ImportSuperseded:
+        logger.warning("subscriber import %s: another run took it over; this one stops", job.pk)
+        return "superseded"
     fields = {"finished_at": timezone.now(), "heartbeat_at": None}
     if dry_run:
         job.refresh_from_db()
@@ -136,7 +149,7 @@ def subscriber_import_run(*, import_id: int) -> str:
 
 def subscriber_imports_stalled() -> list[int]:
     """Jobs whose worker stopped mid-way (heartbeat older than the lease): the sweep requeues."""
-    cutoff = timezone.now() - LEASE
+    cutoff = timezone.now() - settings.SUBSCRIBER_IMPORT_LEASE
     return list(SubscriberImport.objects.filter(
         state__in=(ImportState.CHECKING, ImportState.QUEUED, ImportState.RUNNING),
         ).filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)

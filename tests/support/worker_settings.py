@@ -23,3 +23,6 @@ MAILCHIMP = {
 MAILCHIMP_TIMEOUT = 5
 CAMPAIGN_LEASE = timedelta(seconds=float(os.environ.get("TRIAL_LEASE_SECONDS", "2")))
 CAMPAIGN_RETRY_BACKOFF_SECONDS = 0.2
+# Subscriber imports: a killed worker's import is resumed by the sweep within seconds.
+SUBSCRIBER_IMPORT_LEASE = timedelta(
+    seconds=float(os.environ.get("TRIAL_IMPORT_LEASE_SECONDS", "5")))

@@ -10,7 +10,7 @@ part is sent the reader is ``level`` and gets announcements as usual.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -175,3 +175,16 @@ def announcement_skipped_readers(*, part_id: int, series_id: int) -> QuerySet:
           catchup_progress__state=ProgressState.ACTIVE)
         | Q(catchup_deliveries__part_id=part_id)
     ).values("pk")
+
+
+def catchup_figures(*, since: timedelta, now: datetime | None = None) -> dict[str, int]:
+    """For /metrics: readers catching up, those of them due now (a step that keeps up leaves
+    none due for long), and catch-up emails a crash left uncertain within ``since``."""
+    now = now or timezone.now()
+    active = CatchupProgress.objects.filter(state=ProgressState.ACTIVE)
+    return {
+        "readers": active.count(),
+        "readers_due": active.filter(next_due_at__lte=now).count(),
+        "uncertain": CatchupDelivery.objects.filter(
+            state=DeliveryState.UNCERTAIN, updated_at__gte=now - since).count(),
+    }
