@@ -19,8 +19,9 @@ import contextlib
 import queue
 import smtplib
 import socket
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 from django.conf import settings
 from django.core.mail import get_connection
@@ -198,10 +199,11 @@ Work = Callable[["_SmtpChannel | _BackendChannel"], object]
 
 
 class SmtpTransport:
-    """``size`` SMTP sessions, each driven by its own thread."""
+    """``size`` SMTP sessions, each driven by its own thread that takes the next work from one
+    queue (a plain queue, not a ``ThreadPoolExecutor``: its bookkeeping per submit costs more
+    than the rest of a message's dispatch)."""
 
     def __init__(self, *, size: int, max_messages: int) -> None:
-        self.channels: queue.SimpleQueue = queue.SimpleQueue()
         self.opened: list[_SmtpChannel] = []
         problem = None
         for _ in range(size):
@@ -212,25 +214,42 @@ class SmtpTransport:
                 problem = error  # a server that caps sessions per client: use what we got
                 break
             self.opened.append(channel)
-            self.channels.put(channel)
         if not self.opened:
             raise NotSent(f"SMTP unavailable: {problem}", permanent=False)
         self.size = len(self.opened)
-        self.pool = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="smtp")
+        self.work: queue.SimpleQueue[tuple[Work, Future] | None] = queue.SimpleQueue()
+        self.threads = [threading.Thread(target=self._drive, args=(channel,), daemon=True,
+                                         name=f"smtp-{index}")
+                        for index, channel in enumerate(self.opened)]
+        for thread in self.threads:
+            thread.start()
 
     def submit(self, work: Work) -> Future:
-        return self.pool.submit(self._run, work)
+        future: Future = Future()
+        self.work.put((work, future))
+        return future
 
-    def _run(self, work: Work):
-        # As many threads as sessions, so a free session is always waiting here.
-        channel = self.channels.get()
-        try:
-            return work(channel)
-        finally:
-            self.channels.put(channel)
+    def _drive(self, channel: _SmtpChannel) -> None:
+        while (item := self.work.get()) is not None:
+            work, future = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(work(channel))
+            except BaseException as error:  # delivered to the caller through the future
+                future.set_exception(error)
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        # Work not yet started is cancelled, as ThreadPoolExecutor.shutdown(cancel_futures).
+        with contextlib.suppress(queue.Empty):
+            while True:
+                item = self.work.get_nowait()
+                if item is not None:
+                    item[1].cancel()
+        for _ in self.threads:
+            self.work.put(None)
+        for thread in self.threads:
+            thread.join()
         for channel in self.opened:
             channel.close()
 
