@@ -15,6 +15,7 @@ from tests.support.processes import ROOT, scratch_database
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.django_db,  # the test database is set up, and with it the migrated template
     pytest.mark.skipif(not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
                        reason="the runbook is for PostgreSQL (set DATABASE_URL)"),
 ]

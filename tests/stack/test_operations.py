@@ -19,7 +19,8 @@ from tests.support.processes import (
     wait_until,
 )
 
-pytestmark = pytest.mark.slow
+# django_db: the test database is set up, and with it the migrated template (scratch_database).
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 HOST = "partwork.example.org"  # ALLOWED_HOSTS as in .env.example
 METRICS_TOKEN = "stack-metrics-token"  # what an operator sets for Prometheus and alerting
 
