@@ -16,6 +16,18 @@ from tests.support.mailchimp_emulator.fixtures import (  # noqa: F401
     mailchimp_emulator_process,
     mailchimp_settings,
 )
+from tests.support.processes import create_migrated_template, drop_migrated_template
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, migrated, and straight after that a copy of it that scratch
+    databases are cloned from (scratch_database(migrated=True)) instead of migrating anew."""
+    with django_db_blocker.unblock():
+        create_migrated_template()
+    yield
+    with django_db_blocker.unblock():
+        drop_migrated_template()
 
 
 @pytest.fixture(autouse=True)

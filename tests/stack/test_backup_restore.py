@@ -15,6 +15,7 @@ from tests.support.processes import ROOT, scratch_database
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.django_db,  # the test database is set up, and with it the migrated template
     pytest.mark.skipif(not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
                        reason="the runbook is for PostgreSQL (set DATABASE_URL)"),
 ]
@@ -105,11 +106,10 @@ def _django(database_url: str, script: str, tmp_path):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_pg_dump_restored_into_a_new_database_serves_the_same(tmp_path):
-    with (scratch_database("backup_source") as source,
+def test_pg_dump_restored_into_a_new_database_serves_the_same(tmp_path, django_db_setup):
+    # The source starts migrated (a copy of the migrated template); the restored one empty.
+    with (scratch_database("backup_source", migrated=True) as source,
           scratch_database("backup_restored") as restored):
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True,
-                       env={**os.environ, "DATABASE_URL": source, "DATA_DIR": str(tmp_path)})
         assert _django(source, POPULATE, tmp_path) >= 7
         before = _django(source, SNAPSHOT, tmp_path)
 

