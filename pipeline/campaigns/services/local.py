@@ -18,7 +18,6 @@ out goes back to pending; one cut off while it went out is uncertain; one refuse
 import functools
 import logging
 import queue
-import secrets
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -27,8 +26,7 @@ from itertools import islice
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 
 from pipeline.campaigns.models import (
@@ -47,7 +45,12 @@ from pipeline.campaigns.services.claims import (
     campaign_release,
 )
 from pipeline.campaigns.services.delivery import CONTINUING, CampaignDelivery
-from pipeline.campaigns.services.ledger import LedgerChange, ledger_apply, ledger_counts
+from pipeline.campaigns.services.ledger import (
+    LedgerChange,
+    ledger_apply,
+    ledger_counts,
+    ledger_write,
+)
 from pipeline.campaigns.services.pacing import Pacer
 from pipeline.campaigns.services.return_path import return_path, verp_enabled
 from pipeline.campaigns.services.send_guard import SendGuard, Stop
@@ -112,7 +115,7 @@ def _start(campaign: Campaign, worker: str) -> str:
                                 actor=worker, fields={"claimed_until": None})
             return S.EXPIRED
         now = timezone.now()
-        _write_ledger(campaign, recipients, now)
+        ledger_write(campaign=campaign, recipients=recipients, domain=sender_domain(), at=now)
         written = Delivery.objects.filter(campaign=campaign).count()
         campaign_transition(
             campaign=campaign, to_status=S.SEND_REQUESTED, actor=worker,
@@ -125,27 +128,6 @@ def _start(campaign: Campaign, worker: str) -> str:
             },
         )
     return S.SEND_REQUESTED
-
-
-def _write_ledger(campaign: Campaign, recipients, now) -> None:
-    """A ``pending`` row per recipient, each with the Message-ID it will carry, in one
-    ``INSERT ... SELECT``: the database copies the audience, no row passes through Python
-    (a million-reader list costs no memory here). Message-IDs name the campaign, the reader
-    and a random part drawn once per run, so they stay unique across databases and re-runs."""
-    table = connection.ops.quote_name(Delivery._meta.db_table)
-    audience, params = (recipients.order_by().values(reader_id=F("pk"), reader_email=F("email"))
-                         .query.sql_with_params())
-    prefix = f"<{campaign.pk}."
-    suffix = f".{secrets.token_hex(6)}@{sender_domain()}>"
-    with connection.cursor() as cursor:
-        # "WHERE true": SQLite's parser needs it between INSERT ... SELECT and ON CONFLICT.
-        cursor.execute(
-            f"INSERT INTO {table} (campaign_id, subscriber_id, email, state, message_id, error, "
-            "updated_at) SELECT %s, audience.reader_id, audience.reader_email, %s, "
-            "%s || CAST(audience.reader_id AS TEXT) || %s, '', %s "
-            f"FROM ({audience}) AS audience WHERE true ON CONFLICT DO NOTHING",
-            [campaign.pk, D.PENDING, prefix, suffix,
-             connection.ops.adapt_datetimefield_value(now), *params])
 
 
 @functools.cache
