@@ -2,7 +2,6 @@
 a take-over's verdict is never written over, on SQLite and PostgreSQL alike."""
 
 import threading
-import time
 
 import pytest
 from django.db import connection, connections, transaction
@@ -15,6 +14,7 @@ from pipeline.campaigns.services.ledger import LedgerChange, ledger_apply
 from pipeline.campaigns.services.local import _start
 from pipeline.providers.campaign_email import sender_domain
 from tests.support.factories import make_offer
+from tests.support.processes import wait_until
 from tests.support.subscribers import make_subscribers
 
 D = DeliveryState
@@ -29,6 +29,13 @@ def _ledger_rows(count: int) -> list[Delivery]:
     claimed = campaign_claim(campaign_id=campaign.pk, worker="w", now=timezone.now())
     _start(claimed, "w")
     return list(Delivery.objects.filter(campaign=campaign).order_by("pk"))
+
+
+def _a_statement_waits_on_a_row_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND wait_event_type = 'Lock' AND query LIKE 'WITH change %%'")
+        return cursor.fetchone()[0] > 0
 
 
 def _states(rows: list[Delivery]) -> list[str]:
@@ -103,8 +110,9 @@ def test_a_take_over_holding_the_row_is_waited_for_and_its_verdict_kept(series):
     assert locked.wait(timeout=30)
     recorder = threading.Thread(target=old_worker)
     recorder.start()
-    time.sleep(0.5)  # long enough for the statement to reach the locked row
-    assert recorder.is_alive() and not moved, "the statement should wait for the row lock"
+    # The statement is seen by PostgreSQL itself waiting on the row lock, not given up on it.
+    wait_until(_a_statement_waits_on_a_row_lock, timeout=30, what="the ledger statement to wait")
+    assert recorder.is_alive() and not moved
     release.set()
     holder.join(timeout=30)
     recorder.join(timeout=30)
